@@ -1,0 +1,89 @@
+// ABOUTME: The typed, frozen gateway configuration handed down to every module.
+// ABOUTME: camelCase mirror of gateway.yaml (config spec §3) plus our explicit `limits:` section.
+
+/** Every limit the gateway enforces, explicit and configurable (YAML section `limits:`). Durations in ms. */
+export interface GatewayLimits {
+  /** HTTP JSON body limit. */
+  readonly maxBodyBytes: number;
+  readonly grpcMaxMessageBytes: number;
+  /** Agent per-request event queue: pause reading above `high`, resume below `low`. */
+  readonly requestQueueHigh: number;
+  readonly requestQueueLow: number;
+  /** Per event-hub subscriber queue length. */
+  readonly subscriberQueue: number;
+  readonly sseWriteStallTimeoutMs: number;
+  readonly sseHeartbeatIntervalMs: number;
+  readonly cancelGraceMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly toolApprovalTimeoutMs: number;
+  readonly injectionTimeoutMs: number;
+  readonly packToolTimeoutMs: number;
+}
+
+export type AgentAutoRegistration = "disabled" | "pending" | "approved";
+export type ConfigLogLevel = "debug" | "info" | "warn" | "error";
+export type ConfigLogFormat = "text" | "json";
+
+/** The whole configuration after defaults, `${VAR}` expansion, env overrides and validation. Deep-frozen. */
+export interface GatewayConfig {
+  readonly server: { readonly grpcAddr: string; readonly httpAddr: string; readonly trustProxy: boolean };
+  readonly database: { readonly path: string };
+  readonly auth: {
+    /** "" means auth off. */
+    readonly jwtSecret: string;
+    readonly agentAutoRegistration: AgentAutoRegistration;
+    readonly lockout: {
+      /** 0 disables the lockout. */
+      readonly maxFailures: number;
+      readonly windowMs: number;
+      readonly durationMs: number;
+      readonly exemptLoopback: boolean;
+    };
+  };
+  readonly agents: {
+    readonly heartbeatIntervalMs: number;
+    readonly heartbeatTimeoutMs: number;
+    readonly reconnectGracePeriodMs: number;
+  };
+  readonly logging: { readonly level: ConfigLogLevel; readonly format: ConfigLogFormat };
+  /** `baseUrl` has no trailing `/`; "" means derive it (see derived.ts). */
+  readonly webadmin: { readonly baseUrl: string };
+  readonly metrics: { readonly enabled: boolean; readonly path: string };
+  readonly frontends: {
+    readonly slack: {
+      readonly enabled: boolean;
+      readonly appToken: string;
+      readonly botToken: string;
+      readonly allowedChannels: readonly string[];
+    };
+    readonly matrix: {
+      readonly enabled: boolean;
+      readonly homeserver: string;
+      readonly userId: string;
+      readonly accessToken: string;
+      readonly allowedUsers: readonly string[];
+      readonly allowedRooms: readonly string[];
+    };
+  };
+  readonly tailscale: {
+    readonly enabled: boolean;
+    readonly hostname: string;
+    readonly authKey: string;
+    readonly stateDir: string;
+    readonly ephemeral: boolean;
+    readonly https: boolean;
+    readonly funnel: boolean;
+  };
+  readonly limits: GatewayLimits;
+}
+
+/** What `loadConfig` returns. */
+export interface LoadedConfig {
+  readonly config: GatewayConfig;
+  /** The resolved config file path (whether or not it existed). */
+  readonly path: string;
+  /** False when no file existed at the default path and the embedded defaults were used. */
+  readonly fromFile: boolean;
+  /** Every warning the load produced, in order (each was also logged at warn). */
+  readonly warnings: readonly string[];
+}
