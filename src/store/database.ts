@@ -1,0 +1,88 @@
+// ABOUTME: Opens the SQLite database through Kysely, sets the pragmas and runs every pending migration.
+// ABOUTME: The returned StoreDatabase is the single owner of the connection; close() ends it.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, Migrator, SqliteDialect } from "kysely";
+import { GatewayError, describeError } from "../lib/gateway-error.js";
+import type { Logger } from "../lib/logger.js";
+import { migrationProvider } from "./migrations/index.js";
+import type { Database } from "./schema.js";
+
+export interface OpenDatabaseOptions {
+  /** File path, or `:memory:` for a private in-memory database. */
+  path: string;
+  log: Logger;
+}
+
+/** An open, fully migrated database. */
+export interface StoreDatabase {
+  db: Kysely<Database>;
+  path: string;
+  /** Closes the connection; later calls are no-ops. */
+  close(): Promise<void>;
+}
+
+function isMemoryPath(path: string): boolean {
+  return path === ":memory:" || path === "";
+}
+
+function openConnection(path: string): SQLite.Database {
+  if (!isMemoryPath(path)) mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+  const sqlite = new SQLite(path);
+  try {
+    if (!isMemoryPath(path)) sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("foreign_keys = ON");
+    sqlite.pragma("busy_timeout = 5000");
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
+  return sqlite;
+}
+
+/** Runs `migrateToLatest` and turns a failure into a GatewayError after logging the failing migration. */
+async function migrate(db: Kysely<Database>, log: Logger): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  for (const result of results ?? []) {
+    if (result.status === "Success") log.info("migration applied", { migration: result.migrationName });
+  }
+  if (error === undefined) return;
+  const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+  log.error("migration failed", { migration: failed, error: describeError(error) });
+  throw new GatewayError("INTERNAL", `migration failed: ${failed}: ${describeError(error)}`, { cause: error });
+}
+
+/**
+ * Opens the database at `path` (creating missing parent directories with mode 0750), sets
+ * `journal_mode=WAL` (file databases only), `foreign_keys=ON` and `busy_timeout=5000`, and migrates to the
+ * latest schema before returning. Throws GatewayError INTERNAL when the file cannot be opened or a migration
+ * fails; the connection is closed in both cases.
+ */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<StoreDatabase> {
+  const { path, log } = options;
+  let sqlite: SQLite.Database;
+  try {
+    sqlite = openConnection(path);
+  } catch (err) {
+    throw new GatewayError("INTERNAL", `cannot open database ${path}: ${describeError(err)}`, { cause: err });
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  try {
+    await migrate(db, log);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  let closed = false;
+  return {
+    db,
+    path,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,14 @@
+// ABOUTME: The static migration provider: every numbered migration, registered in numeric order.
+// ABOUTME: No filesystem scanning, so migrations run the same from src/ (vitest) and from dist/.
+import type { Migration, MigrationProvider } from "kysely";
+import * as m0001 from "./0001-initial-schema.js";
+
+/** Migrations keyed by file name without extension; Kysely runs them in name order. */
+const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  "0001-initial-schema": m0001,
+});
+
+/** A `MigrationProvider` over the statically imported migrations. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...MIGRATIONS }),
+};

@@ -1,0 +1,157 @@
+// ABOUTME: Token usage rows (message_usage): one per agent `usage` event, linked to the turn's final message.
+// ABOUTME: Also computes usage stats (store.md §6): sums, total tokens and the distinct request count.
+import { randomUUID } from "node:crypto";
+import { sql, type Selectable } from "kysely";
+import type { MessageUsageRow } from "./schema.js";
+import type { StoreExecutor } from "./transaction.js";
+
+/** One usage event of an agent request. `messageId` is the final message's event_id once written. */
+export interface MessageUsage {
+  id: string;
+  threadId: string;
+  messageId: string | null;
+  requestId: string;
+  agentId: string;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  thinkingTokens: number;
+  createdAt: string;
+}
+
+export interface NewMessageUsage {
+  /** Defaults to a fresh UUIDv4. */
+  id?: string;
+  threadId: string;
+  requestId: string;
+  agentId: string;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  thinkingTokens: number;
+  createdAt: string;
+}
+
+/** Filters for stats; `since` is inclusive, `until` exclusive, both normalised ISO timestamps. */
+export interface UsageFilter {
+  agentId?: string;
+  threadId?: string;
+  since?: string;
+  until?: string;
+}
+
+export interface UsageStats {
+  totalInput: number;
+  totalOutput: number;
+  totalCacheRead: number;
+  totalCacheWrite: number;
+  totalThinking: number;
+  /** input + output + thinking. */
+  totalTokens: number;
+  /** COUNT(DISTINCT request_id). */
+  requestCount: number;
+}
+
+export interface UsageRepository {
+  insert(usage: NewMessageUsage): Promise<MessageUsage>;
+  /** Sets `message_id` on the request's rows that have none yet; returns how many rows changed. */
+  linkMessage(requestId: string, messageId: string): Promise<number>;
+  /** A thread's usage, oldest first (ties by rowid). */
+  listByThread(threadId: string): Promise<MessageUsage[]>;
+  stats(filter: UsageFilter): Promise<UsageStats>;
+}
+
+function toUsage(row: Selectable<MessageUsageRow>): MessageUsage {
+  return {
+    id: row.id,
+    threadId: row.thread_id,
+    messageId: row.message_id,
+    requestId: row.request_id,
+    agentId: row.agent_id,
+    inputTokens: row.input_tokens,
+    outputTokens: row.output_tokens,
+    cacheReadTokens: row.cache_read_tokens,
+    cacheWriteTokens: row.cache_write_tokens,
+    thinkingTokens: row.thinking_tokens,
+    createdAt: row.created_at,
+  };
+}
+
+/**
+ * Creates the usage repository over `db` (the database or a transaction, see transaction.ts). Writes throw the
+ * driver's error on a CHECK (negative count) or foreign-key (unknown thread) violation; edges map it to INTERNAL.
+ */
+export function createUsageRepository(db: StoreExecutor): UsageRepository {
+  return {
+    async insert(usage) {
+      const row: Selectable<MessageUsageRow> = {
+        id: usage.id ?? randomUUID(),
+        thread_id: usage.threadId,
+        message_id: null,
+        request_id: usage.requestId,
+        agent_id: usage.agentId,
+        input_tokens: usage.inputTokens,
+        output_tokens: usage.outputTokens,
+        cache_read_tokens: usage.cacheReadTokens,
+        cache_write_tokens: usage.cacheWriteTokens,
+        thinking_tokens: usage.thinkingTokens,
+        created_at: usage.createdAt,
+      };
+      await db.insertInto("message_usage").values(row).execute();
+      return toUsage(row);
+    },
+
+    async linkMessage(requestId, messageId) {
+      const result = await db
+        .updateTable("message_usage")
+        .set({ message_id: messageId })
+        .where("request_id", "=", requestId)
+        .where("message_id", "is", null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    async listByThread(threadId) {
+      const rows = await db
+        .selectFrom("message_usage")
+        .selectAll()
+        .where("thread_id", "=", threadId)
+        .orderBy("created_at", "asc")
+        .orderBy(sql`rowid`, "asc")
+        .execute();
+      return rows.map(toUsage);
+    },
+
+    async stats(filter) {
+      let query = db.selectFrom("message_usage");
+      if (filter.agentId !== undefined) query = query.where("agent_id", "=", filter.agentId);
+      if (filter.threadId !== undefined) query = query.where("thread_id", "=", filter.threadId);
+      if (filter.since !== undefined) query = query.where("created_at", ">=", filter.since);
+      if (filter.until !== undefined) query = query.where("created_at", "<", filter.until);
+      const row = await query
+        .select((eb) => [
+          eb.fn.coalesce(eb.fn.sum<number>("input_tokens"), sql<number>`0`).as("input"),
+          eb.fn.coalesce(eb.fn.sum<number>("output_tokens"), sql<number>`0`).as("output"),
+          eb.fn.coalesce(eb.fn.sum<number>("cache_read_tokens"), sql<number>`0`).as("cacheRead"),
+          eb.fn.coalesce(eb.fn.sum<number>("cache_write_tokens"), sql<number>`0`).as("cacheWrite"),
+          eb.fn.coalesce(eb.fn.sum<number>("thinking_tokens"), sql<number>`0`).as("thinking"),
+          eb.fn.count<number>("request_id").distinct().as("requests"),
+        ])
+        .executeTakeFirstOrThrow();
+      const totalInput = Number(row.input);
+      const totalOutput = Number(row.output);
+      const totalThinking = Number(row.thinking);
+      return {
+        totalInput,
+        totalOutput,
+        totalCacheRead: Number(row.cacheRead),
+        totalCacheWrite: Number(row.cacheWrite),
+        totalThinking,
+        totalTokens: totalInput + totalOutput + totalThinking,
+        requestCount: Number(row.requests),
+      };
+    },
+  };
+}
