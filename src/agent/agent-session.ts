@@ -1,0 +1,178 @@
+// ABOUTME: Runs one AgentStream from its first frame: registration, Welcome, then the receive loop.
+// ABOUTME: Owns the heartbeat deadline and maps how the stream ended to the disconnect procedure.
+import { randomUUID } from "node:crypto";
+import type { AgentConnection } from "./agent-connection.js";
+import type { AgentStreamIo, InboundFrame, RegisterFrame, StreamEnd } from "./agent-frames.js";
+import type { StreamPrincipal } from "./agent-ports.js";
+import type { AgentManager } from "./agent-manager.js";
+import { describeError } from "../lib/gateway-error.js";
+import type { Logger } from "../lib/logger.js";
+
+/**
+ * The receiving side of one stream. The rpc edge feeds it every decoded frame and tells it how input ended.
+ * Frames that arrive while registration is still running are buffered and replayed in order.
+ */
+export class AgentSession {
+  #manager: AgentManager;
+  #io: AgentStreamIo;
+  #principal: StreamPrincipal;
+  #log: Logger;
+  #heartbeatTimeoutMs: number;
+  #phase: "awaiting_register" | "registering" | "open" | "ended" = "awaiting_register";
+  #buffered: InboundFrame[] = [];
+  #connection: AgentConnection | undefined;
+  #heartbeatSeen = false;
+  #lastFrameAt = 0;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #inputEnd: StreamEnd | undefined;
+
+  constructor(options: {
+    manager: AgentManager;
+    io: AgentStreamIo;
+    principal: StreamPrincipal;
+    log: Logger;
+    heartbeatTimeoutMs: number;
+  }) {
+    this.#manager = options.manager;
+    this.#io = options.io;
+    this.#principal = options.principal;
+    this.#log = options.log;
+    this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs;
+  }
+
+  /** Handles one decoded frame from the agent. */
+  receive(frame: InboundFrame): void {
+    switch (this.#phase) {
+      case "ended":
+        return;
+      case "awaiting_register":
+        this.#startRegistration(frame);
+        return;
+      case "registering":
+        this.#buffered.push(frame);
+        return;
+      case "open":
+        this.#handle(frame);
+    }
+  }
+
+  /** The agent half-closed its side: the stream ends OK. */
+  endOfInput(): void {
+    this.#finishInput({ code: "OK", message: "" });
+  }
+
+  /** Reading failed: the stream ends INTERNAL with the detail. */
+  receiveError(err: unknown): void {
+    const prefix = this.#phase === "awaiting_register" ? "receiving first message" : "receiving message";
+    this.#finishInput({ code: "INTERNAL", message: `${prefix}: ${describeError(err)}` });
+  }
+
+  /** The client cancelled the call (or the connection died): nothing can be sent any more. */
+  cancelled(): void {
+    this.#finishInput({ code: "CANCELED", message: "client cancelled" });
+  }
+
+  #finishInput(end: StreamEnd): void {
+    if (this.#phase === "ended") return;
+    if (this.#phase === "registering") {
+      this.#inputEnd = end;
+      return;
+    }
+    this.#end(end);
+  }
+
+  #end(end: StreamEnd): void {
+    this.#phase = "ended";
+    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    if (this.#connection) this.#connection.close(end);
+    else this.#io.end(end);
+  }
+
+  #startRegistration(frame: InboundFrame): void {
+    if (frame.kind !== "register") {
+      this.#end({ code: "INVALID_ARGUMENT", message: "first message must be RegisterAgent" });
+      return;
+    }
+    if (frame.agentId === "") {
+      this.#end({ code: "INVALID_ARGUMENT", message: "agent_id is required" });
+      return;
+    }
+    this.#phase = "registering";
+    this.#register(frame).catch((err: unknown) => {
+      this.#log.error("agent registration failed", { agent_id: frame.agentId, cause: err });
+      this.#end({ code: "INTERNAL", message: "internal error" });
+    });
+  }
+
+  async #register(frame: RegisterFrame): Promise<void> {
+    const result = await this.#manager.register(frame, this.#io, this.#principal);
+    if (result.kind === "duplicate") {
+      this.#phase = "ended";
+      return;
+    }
+    this.#connection = result.connection;
+    this.#phase = "open";
+    const buffered = this.#buffered;
+    this.#buffered = [];
+    for (const next of buffered) {
+      if (this.#phase !== "open") return;
+      this.#handle(next);
+    }
+    if (this.#inputEnd && this.#phase === "open") this.#end(this.#inputEnd);
+  }
+
+  #handle(frame: InboundFrame): void {
+    const connection = this.#connection;
+    if (!connection || connection.isClosed) return;
+    this.#touch(frame.kind === "heartbeat");
+    switch (frame.kind) {
+      case "response":
+        connection.deliver(frame.requestId, frame.event);
+        return;
+      case "heartbeat":
+        return;
+      case "injection_ack":
+        connection.acknowledgeInjection(frame.injectionId, frame.accepted, frame.reason);
+        return;
+      case "execute_pack_tool":
+        this.#manager.runPackTool(connection, frame);
+        return;
+      case "register":
+        this.#log.warn("duplicate register frame ignored", { agent_id: connection.agentId });
+        return;
+      case "empty":
+        this.#log.debug("agent frame without payload ignored", { agent_id: connection.agentId });
+        return;
+    }
+  }
+
+  #touch(isHeartbeat: boolean): void {
+    const connection = this.#connection;
+    if (connection) this.#manager.frameReceived(connection);
+    if (isHeartbeat) this.#heartbeatSeen = true;
+    if (!this.#heartbeatSeen) return;
+    this.#lastFrameAt = Date.now();
+    if (!this.#heartbeatTimer) this.#armHeartbeat(this.#heartbeatTimeoutMs);
+  }
+
+  /** One timer per stream, re-armed lazily: cheap even when every text chunk counts as liveness. */
+  #armHeartbeat(delayMs: number): void {
+    this.#heartbeatTimer = setTimeout(() => {
+      this.#heartbeatTimer = undefined;
+      if (this.#phase !== "open") return;
+      const idle = Date.now() - this.#lastFrameAt;
+      if (idle >= this.#heartbeatTimeoutMs) {
+        this.#log.warn("agent heartbeat timeout", { agent_id: this.#connection?.agentId });
+        this.#end({ code: "UNAVAILABLE", message: "heartbeat timeout" });
+        return;
+      }
+      this.#armHeartbeat(this.#heartbeatTimeoutMs - idle);
+    }, delayMs);
+    this.#heartbeatTimer.unref?.();
+  }
+}
+
+/** A fresh 12-character instance id candidate. */
+export function newInstanceId(): string {
+  return randomUUID().slice(0, 12);
+}

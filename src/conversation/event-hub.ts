@@ -1,0 +1,143 @@
+// ABOUTME: The one fan-out point for conversation events: ledger rows and transient agent events per conversation.
+// ABOUTME: Bounded per-subscriber queues; a subscriber that falls behind is ended with a counted, resumable reason.
+import type { AgentEvent } from "../agent/agent-events.js";
+import type { LedgerEvent } from "../store/ledger-repository.js";
+
+/** What flows through the hub. `hubSeq` is a per-conversation monotonic sequence assigned at publish. */
+export type HubEvent =
+  | { kind: "ledger"; conversationKey: string; requestId: string | null; event: LedgerEvent; hubSeq: number }
+  | { kind: "agent"; conversationKey: string; requestId: string; event: AgentEvent; at: string; hubSeq: number };
+
+export type HubEventInput = HubEvent extends infer E ? (E extends HubEvent ? Omit<E, "hubSeq"> : never) : never;
+
+/** Why a subscription ended. `slow_consumer` carries the last ledger event id the consumer received (resume point). */
+export type SubscriptionEnd =
+  | { reason: "closed" }
+  | { reason: "slow_consumer"; resumeFromEventId: string | undefined; queued: number };
+
+export interface HubSubscription extends AsyncIterable<HubEvent> {
+  /** Resolves when the subscription ends, with the reason. */
+  readonly ended: Promise<SubscriptionEnd>;
+  close(): void;
+}
+
+interface Subscriber {
+  queue: HubEvent[];
+  head: number;
+  max: number;
+  waiter: ((r: IteratorResult<HubEvent>) => void) | undefined;
+  end: SubscriptionEnd | undefined;
+  resolveEnded: (end: SubscriptionEnd) => void;
+  lastLedgerEventId: string | undefined;
+}
+
+/** Per-conversation publish/subscribe with bounded queues. Publishing never blocks and never drops silently. */
+export class EventHub {
+  #subscribers = new Map<string, Set<Subscriber>>();
+  #seq = new Map<string, number>();
+  readonly counters = { published: 0, slowConsumerDisconnects: 0 };
+
+  /** Publishes to every subscriber of the event's conversation; returns the assigned hubSeq. */
+  publish(input: HubEventInput): number {
+    const hubSeq = (this.#seq.get(input.conversationKey) ?? 0) + 1;
+    this.#seq.set(input.conversationKey, hubSeq);
+    const event = { ...input, hubSeq } as HubEvent;
+    this.counters.published += 1;
+    const subs = this.#subscribers.get(input.conversationKey);
+    if (!subs) return hubSeq;
+    for (const sub of subs) this.#offer(input.conversationKey, sub, event);
+    return hubSeq;
+  }
+
+  /** Number of live subscribers of a conversation. */
+  subscriberCount(conversationKey: string): number {
+    return this.#subscribers.get(conversationKey)?.size ?? 0;
+  }
+
+  /**
+   * Subscribes to a conversation. Events published after this call are queued (up to `maxQueue`); subscribe
+   * before reading history so nothing falls between replay and live.
+   */
+  subscribe(conversationKey: string, options: { maxQueue: number }): HubSubscription {
+    let resolveEnded!: (end: SubscriptionEnd) => void;
+    const ended = new Promise<SubscriptionEnd>((resolve) => {
+      resolveEnded = resolve;
+    });
+    const sub: Subscriber = {
+      queue: [],
+      head: 0,
+      max: options.maxQueue,
+      waiter: undefined,
+      end: undefined,
+      resolveEnded,
+      lastLedgerEventId: undefined,
+    };
+    let set = this.#subscribers.get(conversationKey);
+    if (!set) {
+      set = new Set();
+      this.#subscribers.set(conversationKey, set);
+    }
+    set.add(sub);
+    const next = (): Promise<IteratorResult<HubEvent>> => {
+      if (sub.head < sub.queue.length) {
+        const value = sub.queue[sub.head] as HubEvent;
+        sub.head += 1;
+        if (sub.head === sub.queue.length) {
+          sub.queue = [];
+          sub.head = 0;
+        }
+        if (value.kind === "ledger") sub.lastLedgerEventId = value.event.eventId;
+        return Promise.resolve({ value, done: false });
+      }
+      if (sub.end) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => {
+        sub.waiter = resolve;
+      });
+    };
+    return {
+      ended,
+      close: () => this.#end(conversationKey, sub, { reason: "closed" }),
+      [Symbol.asyncIterator]: () => ({
+        next,
+        return: async () => {
+          this.#end(conversationKey, sub, { reason: "closed" });
+          return { value: undefined, done: true };
+        },
+      }),
+    };
+  }
+
+  #offer(conversationKey: string, sub: Subscriber, event: HubEvent): void {
+    if (sub.end) return;
+    if (sub.waiter) {
+      const waiter = sub.waiter;
+      sub.waiter = undefined;
+      if (event.kind === "ledger") sub.lastLedgerEventId = event.event.eventId;
+      waiter({ value: event, done: false });
+      return;
+    }
+    if (sub.queue.length - sub.head >= sub.max) {
+      this.counters.slowConsumerDisconnects += 1;
+      const queued = sub.queue.length - sub.head;
+      sub.queue = [];
+      sub.head = 0;
+      this.#end(conversationKey, sub, { reason: "slow_consumer", resumeFromEventId: sub.lastLedgerEventId, queued });
+      return;
+    }
+    sub.queue.push(event);
+  }
+
+  #end(conversationKey: string, sub: Subscriber, end: SubscriptionEnd): void {
+    if (sub.end) return;
+    sub.end = end;
+    const set = this.#subscribers.get(conversationKey);
+    set?.delete(sub);
+    if (set && set.size === 0) this.#subscribers.delete(conversationKey);
+    if (end.reason === "slow_consumer" || sub.head >= sub.queue.length) {
+      const waiter = sub.waiter;
+      sub.waiter = undefined;
+      waiter?.({ value: undefined, done: true });
+    }
+    sub.resolveEnded(end);
+  }
+}

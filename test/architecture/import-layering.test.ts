@@ -1,0 +1,125 @@
+// ABOUTME: Keeps the import layering of shared/STYLE.md true by scanning every import specifier under src/ and cmd/.
+// ABOUTME: Domain folders never import edges, frameworks or generated code; edges never import each other.
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** Which src/ folders each folder may import (besides itself). */
+const ALLOWED: Record<string, string[]> = {
+  lib: [],
+  config: ["lib"],
+  store: ["lib"],
+  auth: ["lib", "config", "store"],
+  agent: ["lib", "config", "store", "auth"],
+  conversation: ["lib", "store", "agent", "config"],
+  packs: ["lib", "store", "agent", "conversation", "config"],
+  rpc: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "gen"],
+  http: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
+  mcp: ["lib", "packs", "auth", "config", "agent"],
+  webadmin: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
+  gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "rpc", "http", "mcp", "webadmin"],
+  gen: [],
+};
+
+const DOMAIN = ["lib", "config", "store", "auth", "agent", "conversation", "packs"];
+const FRAMEWORKS = ["fastify", "@fastify/", "@grpc/", "@connectrpc/", "@modelcontextprotocol/", "@bufbuild/"];
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...walk(path));
+    else if (path.endsWith(".ts")) out.push(path);
+  }
+  return out;
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const specs: string[] = [];
+  const re = /(?:import|export)\s[^"']*?from\s+["']([^"']+)["']|import\s*\(\s*["']([^"']+)["']\s*\)/g;
+  for (const match of text.matchAll(re)) specs.push((match[1] ?? match[2]) as string);
+  return specs;
+}
+
+function srcFolderOf(path: string): string | undefined {
+  const rel = relative(join(ROOT, "src"), path);
+  if (rel.startsWith("..")) return undefined;
+  return rel.split(/[\\/]/)[0];
+}
+
+describe("import layering (STYLE.md)", () => {
+  const files = walk(join(ROOT, "src")).filter((f) => srcFolderOf(f) !== "gen");
+
+  it("finds the source tree", () => {
+    expect(files.length).toBeGreaterThan(20);
+  });
+
+  it("every src folder imports only the folders below it", () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      const from = srcFolderOf(file) as string;
+      const allowed = ALLOWED[from];
+      if (!allowed) {
+        violations.push(`${relative(ROOT, file)}: folder src/${from} is not in the layering table`);
+        continue;
+      }
+      for (const spec of importsOf(file)) {
+        if (!spec.startsWith(".")) continue;
+        const target = srcFolderOf(resolve(dirname(file), spec));
+        if (target === undefined) {
+          violations.push(`${relative(ROOT, file)} imports outside src/: ${spec}`);
+        } else if (target !== from && !allowed.includes(target)) {
+          violations.push(`${relative(ROOT, file)} (src/${from}) imports src/${target}: ${spec}`);
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it("domain folders import no transport framework or generated code", () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      if (!DOMAIN.includes(srcFolderOf(file) as string)) continue;
+      for (const spec of importsOf(file)) {
+        if (FRAMEWORKS.some((f) => spec === f || spec.startsWith(f))) violations.push(`${relative(ROOT, file)}: ${spec}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it("only src/rpc imports generated protobuf code (cmd/ clients excepted)", () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      if (srcFolderOf(file) === "rpc") continue;
+      for (const spec of importsOf(file)) if (spec.includes("/gen/")) violations.push(`${relative(ROOT, file)}: ${spec}`);
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it("fake-agent uses nothing of the gateway but the generated client code", () => {
+    const violations: string[] = [];
+    for (const file of walk(join(ROOT, "cmd", "fake-agent"))) {
+      for (const spec of importsOf(file)) {
+        if (!spec.startsWith(".")) continue;
+        const target = resolve(dirname(file), spec);
+        const rel = relative(ROOT, target);
+        if (rel.startsWith("src") && !rel.startsWith(join("src", "gen"))) violations.push(`${relative(ROOT, file)}: ${spec}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it("every source file starts with two ABOUTME lines", () => {
+    const missing: string[] = [];
+    const all = [...files, ...walk(join(ROOT, "cmd")), ...walk(join(ROOT, "test"))];
+    for (const file of all) {
+      const lines = readFileSync(file, "utf8").split("\n").filter((l) => !l.startsWith("#!"));
+      if (!lines[0]?.startsWith("// ABOUTME: ") || !lines[1]?.startsWith("// ABOUTME: ")) missing.push(relative(ROOT, file));
+    }
+    expect(missing).toEqual([]);
+  });
+});

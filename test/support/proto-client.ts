@@ -1,0 +1,116 @@
+// ABOUTME: An independent gRPC client: @grpc/grpc-js loading proto/coven.proto at run time via proto-loader.
+// ABOUTME: It shares no code with the gateway, the way a third-party agent or client would see the wire.
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+
+const PROTO_PATH = fileURLToPath(new URL("../../proto/coven.proto", import.meta.url));
+
+/** The loaded `coven` package (plain objects, snake_case keys kept, longs as strings, enums as strings). */
+export function loadCovenPackage(): grpc.GrpcObject {
+  const definition = protoLoader.loadSync(PROTO_PATH, {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  return (grpc.loadPackageDefinition(definition) as unknown as { coven: grpc.GrpcObject }).coven;
+}
+
+type ClientCtor = new (address: string, credentials: grpc.ChannelCredentials, options?: object) => grpc.Client;
+
+/** A CovenControl client bound to `addr`. */
+export function covenControlClient(addr: string): grpc.Client & Record<string, (...args: unknown[]) => unknown> {
+  const coven = loadCovenPackage();
+  const Ctor = coven.CovenControl as unknown as ClientCtor;
+  return new Ctor(addr, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+}
+
+/** One message received on a duplex call, with the oneof case name resolved. */
+export interface ServerFrame {
+  payload: string;
+  [key: string]: unknown;
+}
+
+/**
+ * A bidi AgentStream opened by the independent client, with helpers to await frames and the final status.
+ */
+export class ThirdPartyAgentStream {
+  readonly call: grpc.ClientDuplexStream<object, ServerFrame>;
+  readonly received: ServerFrame[] = [];
+  readonly status: Promise<grpc.StatusObject>;
+  readonly headers: Promise<grpc.Metadata>;
+  #waiters: Array<{ match: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) => void }> = [];
+  #error: grpc.ServiceError | undefined;
+
+  constructor(client: grpc.Client & Record<string, (...args: unknown[]) => unknown>, metadata = new grpc.Metadata()) {
+    this.call = (client.AgentStream as (m: grpc.Metadata) => grpc.ClientDuplexStream<object, ServerFrame>).call(client, metadata);
+    this.headers = new Promise((resolve) => this.call.once("metadata", resolve));
+    this.status = new Promise((resolve) => this.call.once("status", resolve));
+    this.call.on("data", (frame: ServerFrame) => {
+      this.received.push(frame);
+      for (const waiter of [...this.#waiters]) {
+        if (waiter.match(frame)) {
+          this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+          waiter.resolve(frame);
+        }
+      }
+    });
+    this.call.on("error", (err: grpc.ServiceError) => {
+      this.#error = err;
+    });
+  }
+
+  get error(): grpc.ServiceError | undefined {
+    return this.#error;
+  }
+
+  send(message: object): void {
+    this.call.write(message);
+  }
+
+  /** Waits for the first frame (already received or future) whose payload case is `payload`. */
+  next(payload: string, predicate: (f: ServerFrame) => boolean = () => true, timeoutMs = 5_000): Promise<ServerFrame> {
+    const match = (f: ServerFrame) => f.payload === payload && predicate(f);
+    const seen = this.received.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${payload}`)), timeoutMs);
+      this.#waiters.push({
+        match,
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+      });
+    });
+  }
+
+  register(agentId: string, extra: Record<string, unknown> = {}): void {
+    this.send({
+      register: {
+        agent_id: agentId,
+        name: agentId,
+        capabilities: ["chat"],
+        metadata: { working_directory: "/tmp/work", hostname: "host", os: "linux", workspaces: [], backend: "direct" },
+        protocol_features: [],
+        ...extra,
+      },
+    });
+  }
+
+  respond(requestId: string, event: Record<string, unknown>): void {
+    this.send({ response: { request_id: requestId, ...event } });
+  }
+
+  /** Half-closes and waits for the final status. */
+  async close(): Promise<grpc.StatusObject> {
+    this.call.end();
+    return this.status;
+  }
+
+  cancel(): void {
+    this.call.cancel();
+  }
+}
