@@ -1,0 +1,204 @@
+// ABOUTME: Tests bearer authentication for gRPC and HTTP: the ordered checks, exact texts and codes, the gates.
+// ABOUTME: Uses the real JWT service and an in-memory PrincipalLookup passed in as the injected dependency.
+import { describe, expect, it } from "vitest";
+import type { Clock } from "../../src/lib/clock.js";
+import { GatewayError, type ErrorCode } from "../../src/lib/gateway-error.js";
+import { createMemoryLogger } from "../../src/lib/logger.js";
+import { createJwtService } from "../../src/auth/jwt.js";
+import {
+  ANONYMOUS_PRINCIPAL,
+  checkPrincipalStatus,
+  createPrincipalResolver,
+  requireAdmin,
+  requireMember,
+  type AuthTransport,
+  type Principal,
+  type PrincipalLookup,
+  type PrincipalRecord,
+} from "../../src/auth/principal-resolver.js";
+
+const clock: Clock = { now: () => new Date(1_700_000_000_000) };
+const jwt = createJwtService({ secret: "0123456789abcdef0123456789abcdef", clock });
+
+function lookupOf(records: PrincipalRecord[], roles: Record<string, string[]> = {}): PrincipalLookup & { roleCalls: number } {
+  const lookup = {
+    roleCalls: 0,
+    async findPrincipal(id: string) {
+      return records.find((record) => record.id === id);
+    },
+    async rolesOf(id: string) {
+      lookup.roleCalls += 1;
+      return roles[id] ?? [];
+    },
+  };
+  return lookup;
+}
+
+const record = (id: string, status: string): PrincipalRecord => ({ id, type: "client", displayName: `name-${id}`, status });
+
+async function failure(promise: Promise<unknown>): Promise<[ErrorCode, string]> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(GatewayError);
+    return [(err as GatewayError).code, (err as GatewayError).message];
+  }
+  throw new Error("expected a failure");
+}
+
+function syncFailure(fn: () => unknown): [ErrorCode, string] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(GatewayError);
+    return [(err as GatewayError).code, (err as GatewayError).message];
+  }
+  throw new Error("expected a failure");
+}
+
+const bearer = async (id: string) => `Bearer ${(await jwt.mint(id)).token}`;
+
+describe("resolveAuthorization: header checks", () => {
+  const resolver = createPrincipalResolver({ jwt, lookup: lookupOf([record("p1", "approved")]) });
+
+  it("gives the HTTP texts of http-api.md §2 in order", async () => {
+    expect(await failure(resolver.resolveAuthorization(undefined, "http"))).toEqual(["UNAUTHENTICATED", "missing authorization header"]);
+    expect(await failure(resolver.resolveAuthorization("Basic abc", "http"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
+    expect(await failure(resolver.resolveAuthorization("bearer abc", "http"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
+    expect(await failure(resolver.resolveAuthorization("Bearer", "http"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
+    expect(await failure(resolver.resolveAuthorization("Bearer ", "http"))).toEqual(["UNAUTHENTICATED", "empty token"]);
+    expect(await failure(resolver.resolveAuthorization("Bearer junk", "http"))).toEqual(["UNAUTHENTICATED", "invalid token"]);
+    expect(await failure(resolver.resolveAuthorization(await bearer("ghost"), "http"))).toEqual(["UNAUTHENTICATED", "principal not found"]);
+  });
+
+  it("gives the gRPC texts of auth.md §7 in order", async () => {
+    expect(await failure(resolver.resolveAuthorization(undefined, "grpc"))).toEqual(["UNAUTHENTICATED", "missing authorization header"]);
+    expect(await failure(resolver.resolveAuthorization("Token x", "grpc"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
+    expect(await failure(resolver.resolveAuthorization("Bearer ", "grpc"))).toEqual(["UNAUTHENTICATED", "invalid or expired token"]);
+    expect(await failure(resolver.resolveAuthorization("Bearer junk", "grpc"))).toEqual(["UNAUTHENTICATED", "invalid or expired token"]);
+    expect(await failure(resolver.resolveAuthorization(await bearer("ghost"), "grpc"))).toEqual(["UNAUTHENTICATED", "principal not found"]);
+  });
+
+  it("does not trim the token (a second space makes it invalid)", async () => {
+    const header = (await bearer("p1")).replace("Bearer ", "Bearer  ");
+    expect(await failure(resolver.resolveAuthorization(header, "http"))).toEqual(["UNAUTHENTICATED", "invalid token"]);
+  });
+});
+
+describe("resolveAuthorization: principal, status gate and roles", () => {
+  it("returns the principal with its roles for usable statuses", async () => {
+    const lookup = lookupOf([record("a", "approved"), record("on", "online"), record("off", "offline")], { a: ["admin", "member"] });
+    const resolver = createPrincipalResolver({ jwt, lookup });
+    const principal = await resolver.resolveAuthorization(await bearer("a"), "http");
+    expect(principal).toEqual({ id: "a", type: "client", displayName: "name-a", status: "approved", roles: ["admin", "member"], isAnonymous: false });
+    expect(Object.isFrozen(principal)).toBe(true);
+    expect((await resolver.resolveAuthorization(await bearer("on"), "grpc")).status).toBe("online");
+    expect((await resolver.resolveAuthorization(await bearer("off"), "grpc")).roles).toEqual([]);
+    expect(resolver.isAuthEnabled).toBe(true);
+  });
+
+  it("applies the status gate with per-transport texts", async () => {
+    const lookup = lookupOf([record("pend", "pending"), record("rev", "revoked"), record("odd", "suspended")]);
+    const resolver = createPrincipalResolver({ jwt, lookup });
+    const cases: Array<[string, AuthTransport, [ErrorCode, string]]> = [
+      ["pend", "http", ["PERMISSION_DENIED", "principal status is pending"]],
+      ["pend", "grpc", ["PERMISSION_DENIED", "principal status is pending - admin approval required"]],
+      ["rev", "http", ["PERMISSION_DENIED", "principal has been revoked"]],
+      ["rev", "grpc", ["PERMISSION_DENIED", "principal has been revoked"]],
+      ["odd", "http", ["INTERNAL", "unknown principal status"]],
+      ["odd", "grpc", ["INTERNAL", "unknown principal status: suspended"]],
+    ];
+    for (const [id, transport, expected] of cases) {
+      expect(await failure(resolver.resolveAuthorization(await bearer(id), transport))).toEqual(expected);
+    }
+    expect(lookup.roleCalls).toBe(0);
+  });
+
+  it("reports a principal lookup failure as INTERNAL (detail only on gRPC)", async () => {
+    const lookup: PrincipalLookup = {
+      findPrincipal: async () => {
+        throw new Error("database is locked");
+      },
+      rolesOf: async () => [],
+    };
+    const resolver = createPrincipalResolver({ jwt, lookup });
+    expect(await failure(resolver.resolveAuthorization(await bearer("p"), "grpc"))).toEqual([
+      "INTERNAL",
+      "failed to lookup principal: database is locked",
+    ]);
+    expect(await failure(resolver.resolveAuthorization(await bearer("p"), "http"))).toEqual(["INTERNAL", "failed to lookup principal"]);
+  });
+
+  it("fails gRPC on a role lookup failure but lets HTTP continue without roles, logging a warning", async () => {
+    const log = createMemoryLogger();
+    const lookup: PrincipalLookup = {
+      findPrincipal: async (id) => record(id, "approved"),
+      rolesOf: async () => {
+        throw new Error("disk I/O error");
+      },
+    };
+    const resolver = createPrincipalResolver({ jwt, lookup, log });
+    expect(await failure(resolver.resolveAuthorization(await bearer("p"), "grpc"))).toEqual([
+      "INTERNAL",
+      "failed to lookup roles: disk I/O error",
+    ]);
+    expect((await resolver.resolveAuthorization(await bearer("p"), "http")).roles).toEqual([]);
+    expect(log.entries.filter((entry) => entry.level === "warn")).toHaveLength(1);
+  });
+
+  it("admits a record found another way (SSH fingerprint) through the same gate", async () => {
+    const resolver = createPrincipalResolver({ jwt, lookup: lookupOf([], { agent1: ["leader"] }) });
+    const agent: PrincipalRecord = { id: "agent1", type: "agent", displayName: "agent-1", status: "offline" };
+    expect((await resolver.admit(agent, "grpc")).roles).toEqual(["leader"]);
+    expect(await failure(resolver.admit({ ...agent, status: "revoked" }, "grpc"))).toEqual(["PERMISSION_DENIED", "principal has been revoked"]);
+  });
+});
+
+describe("no-auth mode", () => {
+  it("answers every caller with the anonymous admin, ignoring credentials", async () => {
+    const resolver = createPrincipalResolver({ jwt: undefined, lookup: lookupOf([]) });
+    expect(resolver.isAuthEnabled).toBe(false);
+    for (const header of [undefined, "garbage", "Bearer ", await bearer("x")]) {
+      expect(await resolver.resolveAuthorization(header, "http")).toBe(ANONYMOUS_PRINCIPAL);
+      expect(await resolver.resolveAuthorization(header, "grpc")).toBe(ANONYMOUS_PRINCIPAL);
+    }
+    expect(ANONYMOUS_PRINCIPAL).toEqual({
+      id: "anonymous",
+      type: "client",
+      displayName: "anonymous",
+      status: "approved",
+      roles: ["admin"],
+      isAnonymous: true,
+    });
+    expect(Object.isFrozen(ANONYMOUS_PRINCIPAL.roles)).toBe(true);
+  });
+});
+
+describe("gates", () => {
+  const withRoles = (...roles: string[]): Principal => ({ ...ANONYMOUS_PRINCIPAL, id: "p", roles, isAnonymous: false });
+
+  it("requireAdmin needs a principal with admin or owner", () => {
+    expect(syncFailure(() => requireAdmin(undefined))).toEqual(["UNAUTHENTICATED", "not authenticated"]);
+    expect(syncFailure(() => requireAdmin(undefined, "grpc"))).toEqual(["UNAUTHENTICATED", "authentication required"]);
+    expect(syncFailure(() => requireAdmin(withRoles("member", "leader")))).toEqual(["PERMISSION_DENIED", "admin role required"]);
+    expect(requireAdmin(withRoles("owner")).id).toBe("p");
+    expect(requireAdmin(withRoles("admin"), "grpc").id).toBe("p");
+    expect(requireAdmin(ANONYMOUS_PRINCIPAL)).toBe(ANONYMOUS_PRINCIPAL);
+  });
+
+  it("requireMember needs member, admin or owner", () => {
+    expect(syncFailure(() => requireMember(withRoles("leader"), "agents"))).toEqual([
+      "PERMISSION_DENIED",
+      "member role required to register agents",
+    ]);
+    expect(syncFailure(() => requireMember(withRoles(), "clients"))).toEqual([
+      "PERMISSION_DENIED",
+      "member role required to register clients",
+    ]);
+    for (const role of ["member", "admin", "owner"]) expect(requireMember(withRoles(role), "agents").id).toBe("p");
+  });
+
+  it("checkPrincipalStatus passes approved, online and offline", () => {
+    for (const status of ["approved", "online", "offline"]) expect(() => checkPrincipalStatus(status, "grpc")).not.toThrow();
+  });
+});
