@@ -1,0 +1,60 @@
+// ABOUTME: GET /api/agents (the connected agent list) and the `/api/agents/` suffix dispatch (http-api.md §3, §5):
+// ABOUTME: `.../history` goes to history, `.../send` to the leader send, anything else is a 400.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { AgentInfo } from "../agent/agent-connection.js";
+import type { AgentManager } from "../agent/agent-manager.js";
+import { GatewayError } from "../lib/gateway-error.js";
+import { sendJson, sendMethodNotAllowed } from "./http-reply.js";
+import { queryParam, wildcardParam } from "./route-input.js";
+
+type SubrouteHandler = (request: FastifyRequest, reply: FastifyReply, agentId: string) => Promise<FastifyReply>;
+
+export interface AgentRouteDeps {
+  agents: AgentManager;
+  history: SubrouteHandler;
+  send: SubrouteHandler;
+}
+
+/**
+ * Registers `/api/agents` and `/api/agents/*`. Must be registered inside the JWT scope: the suffix dispatch runs
+ * after auth and before each sub-route's method check.
+ */
+export function agentRoutes(deps: AgentRouteDeps) {
+  return async function registerAgentRoutes(app: FastifyInstance): Promise<void> {
+    app.all("/api/agents", async (request, reply) => {
+      if (request.method !== "GET") return sendMethodNotAllowed(reply);
+      const workspace = queryParam(request, "workspace");
+      const agents = deps.agents.list().filter((agent) => workspace === undefined || agent.workspaces.includes(workspace));
+      return sendJson(reply, 200, agents.map(agentListing));
+    });
+
+    app.all("/api/agents/*", async (request, reply) => {
+      const rest = wildcardParam(request);
+      const history = idBeforeSuffix(rest, "history");
+      if (history !== undefined) return deps.history(request, reply, history);
+      const send = idBeforeSuffix(rest, "send");
+      if (send !== undefined) return deps.send(request, reply, send);
+      throw new GatewayError("INVALID_ARGUMENT", "invalid path: must end with /history or /send");
+    });
+  };
+}
+
+/** The `{id}` part of `<id>/<suffix>` (empty for a bare `<suffix>`), or undefined when the suffix differs. */
+function idBeforeSuffix(rest: string, suffix: string): string | undefined {
+  if (rest === suffix) return "";
+  return rest.endsWith(`/${suffix}`) ? rest.slice(0, rest.length - suffix.length - 1) : undefined;
+}
+
+/** One entry of the agent list, keys in the spec's order, empty optional values omitted. */
+export function agentListing(agent: AgentInfo): Record<string, unknown> {
+  return {
+    id: agent.agentId,
+    ...(agent.instanceId === "" ? {} : { instance_id: agent.instanceId }),
+    name: agent.name,
+    capabilities: [...agent.capabilities],
+    ...(agent.workspaces.length === 0 ? {} : { workspaces: [...agent.workspaces] }),
+    ...(agent.workingDir === "" ? {} : { working_dir: agent.workingDir }),
+    ...(agent.backend === "" ? {} : { backend: agent.backend }),
+    state: agent.state === "busy" || agent.pendingRequests > 0 ? "busy" : "idle",
+  };
+}

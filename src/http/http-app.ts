@@ -1,0 +1,123 @@
+// ABOUTME: Builds the fastify app of the HTTP API (never listening; the composition root listens): conventions,
+// ABOUTME: error handler, shutdown gate, the one auth hook, and one plugin per resource.
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { AgentManager } from "../agent/agent-manager.js";
+import type { ConversationService } from "../conversation/conversation-service.js";
+import type { Clock } from "../lib/clock.js";
+import { randomIds, type IdSource } from "../lib/ids.js";
+import type { Logger } from "../lib/logger.js";
+import type { LedgerRepository } from "../store/ledger-repository.js";
+import type { UsageRepository } from "../store/usage-repository.js";
+import { agentRoutes } from "./agent-routes.js";
+import { healthRoutes, healthStreamRoutes } from "./health-routes.js";
+import { addAuthHook, decoratePrincipal, type HttpAuthenticator } from "./http-auth.js";
+import { createErrorHandler } from "./http-errors.js";
+import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./http-reply.js";
+import { createHistoryHandler } from "./history-routes.js";
+import type { IdempotencyLookup } from "./idempotency.js";
+import { registerRawBodyParser } from "./request-body.js";
+import { createLeaderSendHandler, sendRoutes } from "./send-routes.js";
+import { noBindings, type BindingLookup } from "./send-target.js";
+import { SseRegistry } from "./sse-channel.js";
+
+export interface HttpDeps {
+  agents: AgentManager;
+  conversations: ConversationService;
+  ledger: LedgerRepository;
+  usage: UsageRepository;
+  log: Logger;
+  clock: Clock;
+  limits: { maxBodyBytes: number; sseHeartbeatIntervalMs: number; sseWriteStallTimeoutMs: number };
+  auth: HttpAuthenticator;
+  lifecycle: { isShuttingDown(): boolean };
+  /** Fresh ids (leader thread external ids); defaults to random UUIDs. */
+  ids?: IdSource;
+  /**
+   * Early idempotency lookup (the store's IdempotencyRepository) so duplicates and reused keys are answered before
+   * target resolution, as the spec orders the checks. Without it, `ConversationService.send` still decides, but
+   * only after the target was resolved.
+   */
+  idempotency?: IdempotencyLookup;
+  /** Channel bindings for `/api/send` with frontend+channel_id; defaults to "every channel is unbound". */
+  bindings?: BindingLookup;
+  /** The registry of open SSE streams (ended with a final frame on close); a fresh one by default. */
+  sseRegistry?: SseRegistry;
+  /** Take the client address from X-Forwarded-For (`server.trust_proxy`); the auth hook sees it as `ip`. */
+  trustProxy?: boolean;
+}
+
+/**
+ * Builds the HTTP API app without listening. Public routes: `/health`, `/health/ready`, `/api/health/stream`.
+ * JWT routes (behind `deps.auth`): `/api/agents`, `/api/agents/{id}/history`, `/api/agents/{id}/send`,
+ * `/api/send`. On close, every open SSE stream gets its final frame and ends.
+ */
+export function buildHttpApp(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    exposeHeadRoutes: false,
+    return503OnClosing: false,
+    trustProxy: deps.trustProxy ?? false,
+    bodyLimit: deps.limits.maxBodyBytes,
+    frameworkErrors: (_error, _request, reply) => {
+      reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
+      sendError(reply, 400, "invalid path");
+    },
+  });
+  const registry = deps.sseRegistry ?? new SseRegistry();
+  const ids = deps.ids ?? randomIds;
+
+  decoratePrincipal(app);
+  registerRawBodyParser(app, deps.limits.maxBodyBytes);
+  app.addHook("onRequest", async (_request, reply) => {
+    reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
+  });
+  app.setErrorHandler(createErrorHandler(deps.log));
+  app.setNotFoundHandler(async (_request, reply) => sendText(reply, 404, NOT_FOUND_TEXT));
+  app.addHook("preClose", async () => {
+    await registry.shutdownAll();
+  });
+
+  const sendDeps = {
+    agents: deps.agents,
+    conversations: deps.conversations,
+    clock: deps.clock,
+    ids,
+    log: deps.log,
+    limits: deps.limits,
+    registry,
+    bindings: deps.bindings ?? noBindings,
+    idempotency: deps.idempotency,
+  };
+
+  void app.register(async (routes) => {
+    routes.addHook("onRequest", ignoreContentType);
+    await routes.register(healthRoutes(deps));
+    await routes.register(async (api) => {
+      api.addHook("onRequest", async (_request, reply) => {
+        if (deps.lifecycle.isShuttingDown()) return sendError(reply, 503, "gateway shutting down");
+        return undefined;
+      });
+      await api.register(healthStreamRoutes({ limits: deps.limits, registry }));
+      await api.register(async (jwt) => {
+        addAuthHook(jwt, deps.auth);
+        await jwt.register(
+          agentRoutes({
+            agents: deps.agents,
+            history: createHistoryHandler(deps),
+            send: createLeaderSendHandler(sendDeps),
+          }),
+        );
+        await jwt.register(sendRoutes(sendDeps));
+      });
+    });
+  });
+  return app;
+}
+
+/**
+ * Bodies are JSON whatever the Content-Type (http-api.md §1). Dropping the header before parsing sends every body
+ * to the catch-all reader, even with a malformed type that fastify would otherwise answer 415.
+ */
+async function ignoreContentType(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  delete request.headers["content-type"];
+}

@@ -1,0 +1,82 @@
+// ABOUTME: The HTTP edge's one error mapping: GatewayError code -> status, route-specific HttpError, redaction.
+// ABOUTME: Installed as fastify's error handler so no framework default message ever reaches a client.
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { isGatewayError, type ErrorCode } from "../lib/gateway-error.js";
+import type { Logger } from "../lib/logger.js";
+import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./http-reply.js";
+
+/** The message every redacted 5xx carries. */
+export const INTERNAL_SERVER_ERROR = "internal server error";
+
+/**
+ * An answer whose status is specific to one route and not implied by a GatewayError code (413, 422, a route's own
+ * 500 string). The message is sent verbatim, so it must be one of the spec's exact strings.
+ */
+export class HttpError extends Error {
+  readonly statusCode: number;
+
+  constructor(statusCode: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "HttpError";
+    this.statusCode = statusCode;
+  }
+}
+
+/**
+ * GatewayError code -> HTTP status. A GatewayError's message is safe to show, except INTERNAL, which is always
+ * answered `internal server error` and logged.
+ */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  FAILED_PRECONDITION: 409,
+  RESOURCE_EXHAUSTED: 429,
+  CANCELED: 499,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+};
+
+/** What the client sees for `err`, and whether the cause must be logged (every unexpected failure is). */
+export function httpErrorOf(err: unknown): { status: number; message: string; isUnexpected: boolean } {
+  if (err instanceof HttpError) {
+    return { status: err.statusCode, message: err.message, isUnexpected: err.statusCode >= 500 };
+  }
+  if (isGatewayError(err)) {
+    const status = STATUS_BY_CODE[err.code];
+    return err.code === "INTERNAL"
+      ? { status, message: INTERNAL_SERVER_ERROR, isUnexpected: true }
+      : { status, message: err.message, isUnexpected: false };
+  }
+  const code = (err as Partial<FastifyError> | undefined)?.code;
+  if (code === "FST_ERR_CTP_BODY_TOO_LARGE") return { status: 413, message: "request body too large", isUnexpected: false };
+  if (typeof code === "string" && code.startsWith("FST_ERR_CTP_")) {
+    return { status: 400, message: "invalid JSON body", isUnexpected: false };
+  }
+  return { status: 500, message: INTERNAL_SERVER_ERROR, isUnexpected: true };
+}
+
+/**
+ * Builds the app's error handler: maps through `httpErrorOf`, logs unexpected failures with their cause, and
+ * answers a failure on an unknown path with the plain 404 (its body was never going to be read).
+ */
+export function createErrorHandler(log: Logger) {
+  return function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+    reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
+    if (request.is404) return sendText(reply, 404, NOT_FOUND_TEXT);
+    const { status, message, isUnexpected } = httpErrorOf(err);
+    if (isUnexpected) {
+      const cause = err instanceof HttpError && err.cause !== undefined ? err.cause : err;
+      log.error("http request failed", { method: request.method, path: request.url.split("?")[0], status, cause });
+    }
+    if (reply.raw.headersSent) {
+      reply.raw.destroy();
+      return undefined;
+    }
+    if (status === 413) reply.header("connection", "close");
+    return sendError(reply, status, message);
+  };
+}

@@ -1,0 +1,93 @@
+// ABOUTME: The SSE TurnSink of the send streams: `started` first, then every agent event in order, then exactly
+// ABOUTME: one terminal event and the end of the response. Pushes back on the turn pipeline through `deliver`.
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { TERMINAL_TEXT, isTerminal, type AgentEvent } from "../agent/agent-events.js";
+import type { TurnSink } from "../conversation/conversation-service.js";
+import { SseChannel, type SseRegistry } from "./sse-channel.js";
+import { agentEventFrame, sseFrame, startedFrame } from "./sse-events.js";
+
+export interface SseTurnWriterOptions {
+  heartbeatIntervalMs: number;
+  writeStallTimeoutMs: number;
+  registry?: SseRegistry;
+  /** Told once when the client went away (disconnect or stalled write) before the terminal event was written. */
+  onClientGone: (requestId: string) => void;
+}
+
+/** What the `started` event reports. */
+export interface TurnStarted {
+  messageId: string;
+  requestId: string;
+  threadId: string;
+}
+
+/**
+ * Created before the turn is dispatched and handed to `ConversationService.send` as its sink, then started once
+ * the dispatch succeeded (or discarded when it did not). Deliveries that arrive before `start` wait for it, so
+ * nothing is lost or reordered. Once the client is gone, `deliver` resolves at once: the pipeline keeps
+ * persisting the turn without this client.
+ */
+export class SseTurnWriter implements TurnSink {
+  #options: SseTurnWriterOptions;
+  #channel: Promise<SseChannel | undefined>;
+  #resolveChannel!: (channel: SseChannel | undefined) => void;
+  #isStarted = false;
+  #isTerminated = false;
+
+  constructor(options: SseTurnWriterOptions) {
+    this.#options = options;
+    this.#channel = new Promise((resolve) => {
+      this.#resolveChannel = resolve;
+    });
+  }
+
+  /** Resolves once the stream is over (ended, client gone, or discarded). */
+  get settled(): Promise<void> {
+    return this.#channel.then((channel) => channel?.settled);
+  }
+
+  /**
+   * Commits the 200 with the SSE headers (plus `headers`, e.g. the CSP) and writes `started`. Call once, after
+   * the turn was accepted and the fastify reply hijacked.
+   */
+  start(response: ServerResponse, headers: OutgoingHttpHeaders, started: TurnStarted): void {
+    if (this.#isStarted) return;
+    this.#isStarted = true;
+    const channel = new SseChannel({
+      response,
+      headers,
+      heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
+      writeStallTimeoutMs: this.#options.writeStallTimeoutMs,
+      registry: this.#options.registry,
+      shutdownFrame: sseFrame("error", { error: TERMINAL_TEXT.shuttingDown }),
+      onGone: () => {
+        if (!this.#isTerminated) this.#options.onClientGone(started.requestId);
+      },
+    });
+    if (channel.open()) void channel.send(startedFrame(started));
+    this.#resolveChannel(channel);
+  }
+
+  /** The turn was not started (dispatch failed or duplicate): any delivery resolves at once. */
+  discard(): void {
+    if (this.#isStarted) return;
+    this.#isStarted = true;
+    this.#resolveChannel(undefined);
+  }
+
+  /**
+   * Writes one agent event; a terminal event is written last and ends the response. Resolves when the write was
+   * accepted, or at once when the client is gone or the stream already ended.
+   */
+  async deliver(event: AgentEvent): Promise<void> {
+    const channel = await this.#channel;
+    if (channel === undefined || this.#isTerminated) return;
+    const frame = agentEventFrame(event);
+    if (isTerminal(event)) {
+      this.#isTerminated = true;
+      await channel.end(frame);
+      return;
+    }
+    await channel.send(frame);
+  }
+}
