@@ -15,6 +15,7 @@ import type { UsageRepository } from "../store/usage-repository.js";
 import type { EventHub } from "./event-hub.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { resolveThread, type ThreadTarget } from "./thread-resolver.js";
+import { TurnCatchUp, type TurnCatchUpSnapshot } from "./turn-catch-up.js";
 import { TurnRecorder, type TurnApprovals } from "./turn-recorder.js";
 
 /** The originating client of a turn (an SSE stream). `deliver` is awaited: it is how the client pushes back. */
@@ -43,6 +44,7 @@ interface InFlight {
   agentId: string;
   requestId: string;
   messageId: string;
+  catchUp?: TurnCatchUp;
 }
 
 export interface ConversationServiceDeps {
@@ -153,6 +155,7 @@ export class ConversationService {
       throw err;
     }
     this.counters.turnsStarted += 1;
+    turn.catchUp = new TurnCatchUp(requestId);
     const recorder = new TurnRecorder(
       {
         ledger: this.#deps.ledger,
@@ -175,6 +178,19 @@ export class ConversationService {
   findInFlight(id: string): { agentId: string; requestId: string; messageId: string } | undefined {
     const requestId = this.#inFlight.has(id) ? id : this.#byMessageId.get(id);
     return requestId === undefined ? undefined : this.#inFlight.get(requestId);
+  }
+
+  /**
+   * The catch-up state of this agent's turns in flight, oldest first (StreamEvents step 4). Synchronous, so a caller
+   * that subscribes to the hub in the same step sees every transient event exactly once: in the snapshot if it
+   * was published before, in its queue if after.
+   */
+  snapshotInFlight(agentId: string): TurnCatchUpSnapshot[] {
+    const out: TurnCatchUpSnapshot[] = [];
+    for (const turn of this.#inFlight.values()) {
+      if (turn.agentId === agentId && turn.catchUp && !turn.catchUp.isEnded) out.push(turn.catchUp.snapshot());
+    }
+    return out;
   }
 
   /**
@@ -205,7 +221,9 @@ export class ConversationService {
     try {
       for await (const event of events) {
         await recorder.record(event);
-        hub.publish({ kind: "agent", conversationKey: turn.agentId, requestId: turn.requestId, event, at: this.#now() });
+        const at = this.#now();
+        hub.publish({ kind: "agent", conversationKey: turn.agentId, requestId: turn.requestId, event, at });
+        turn.catchUp?.add(event, at);
         if (sink) await sink.deliver(event);
         if (event.kind === "done" || event.kind === "error" || event.kind === "canceled") terminated = true;
       }
@@ -217,6 +235,7 @@ export class ConversationService {
     if (!terminated) {
       const internal: AgentEvent = { kind: "error", error: "internal error", origin: "gateway" };
       await recorder.record(internal);
+      hub.publish({ kind: "agent", conversationKey: turn.agentId, requestId: turn.requestId, event: internal, at: this.#now() });
       if (sink) await sink.deliver(internal).catch(() => {});
     }
   }

@@ -2,11 +2,21 @@
 // ABOUTME: Bounded per-subscriber queues; a subscriber that falls behind is ended with a counted, resumable reason.
 import type { AgentEvent } from "../agent/agent-events.js";
 import type { LedgerEvent } from "../store/ledger-repository.js";
+import type { ToolApproval } from "../store/approval-repository.js";
+import type { UserQuestion } from "./question-repository.js";
 
-/** What flows through the hub. `hubSeq` is a per-conversation monotonic sequence assigned at publish. */
+/**
+ * What flows through the hub. `hubSeq` is a per-conversation monotonic sequence assigned at publish.
+ * `approval`/`question` announce a new pending prompt (approval service, question router); the `*_resolved`
+ * kinds carry the row in its final status. Consumers ignore kinds they have no use for.
+ */
 export type HubEvent =
   | { kind: "ledger"; conversationKey: string; requestId: string | null; event: LedgerEvent; hubSeq: number }
-  | { kind: "agent"; conversationKey: string; requestId: string; event: AgentEvent; at: string; hubSeq: number };
+  | { kind: "agent"; conversationKey: string; requestId: string; event: AgentEvent; at: string; hubSeq: number }
+  | { kind: "approval"; conversationKey: string; requestId: string; approval: ToolApproval; at: string; hubSeq: number }
+  | { kind: "approval_resolved"; conversationKey: string; requestId: string; approval: ToolApproval; at: string; hubSeq: number }
+  | { kind: "question"; conversationKey: string; question: UserQuestion; at: string; hubSeq: number }
+  | { kind: "question_resolved"; conversationKey: string; question: UserQuestion; at: string; hubSeq: number };
 
 export type HubEventInput = HubEvent extends infer E ? (E extends HubEvent ? Omit<E, "hubSeq"> : never) : never;
 
