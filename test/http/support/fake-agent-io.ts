@@ -8,6 +8,8 @@ type SendMessageFrame = Extract<OutboundFrame, { kind: "send_message" }>;
 
 export interface FakeAgentOptions {
   agentId: string;
+  /** The stream's authenticated principal; the built-in `anonymous` when unset. */
+  principalId?: string;
   name?: string;
   capabilities?: string[];
   protocolFeatures?: string[];
@@ -41,7 +43,9 @@ export class FakeAgent {
         this.#notify();
       },
     };
-    this.#session = manager.openSession(io, { id: "anonymous", isAnonymous: true });
+    const principal =
+      options.principalId === undefined ? { id: "anonymous", isAnonymous: true } : { id: options.principalId, isAnonymous: false };
+    this.#session = manager.openSession(io, principal);
   }
 
   /** Opens a session, registers, and resolves once the Welcome was written (the agent is routable). */

@@ -22,7 +22,10 @@ import { FakeAgent, type FakeAgentOptions } from "./fake-agent-io.js";
 export interface HarnessOptions {
   clock?: Clock;
   limits?: Partial<HttpDeps["limits"]>;
-  /** Overrides of the app deps (auth, lifecycle, bindings, idempotency: null to leave the early lookup out). */
+  /**
+   * Overrides of the app deps (auth, lifecycle, bindings, idempotency: null to leave the early lookup out). The
+   * harness passes its database as `db`, so bindings, the store-backed binding lookup and thread routes are on.
+   */
   deps?: Partial<Omit<HttpDeps, "idempotency">> & { idempotency?: HttpDeps["idempotency"] | null };
 }
 
@@ -88,6 +91,7 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
     auth: anonymousHttpAuthenticator,
     lifecycle: { isShuttingDown: () => false },
     idempotency: idempotency === null ? undefined : (idempotency ?? createIdempotencyRepository(store.db)),
+    db: store.db,
     ...overrides,
   });
   await app.ready();
