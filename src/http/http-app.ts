@@ -2,13 +2,22 @@
 // ABOUTME: error handler, shutdown gate, the one auth hook, and one plugin per resource.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { AgentManager } from "../agent/agent-manager.js";
+import type { ApprovalService } from "../conversation/approval-service.js";
 import type { ConversationService } from "../conversation/conversation-service.js";
+import type { QuestionRouter } from "../conversation/question-router.js";
 import type { Clock } from "../lib/clock.js";
 import { randomIds, type IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
+import { createBindingRepository } from "../store/binding-repository.js";
 import type { LedgerRepository } from "../store/ledger-repository.js";
+import { createThreadRepository, type ThreadRepository } from "../store/thread-repository.js";
+import type { StoreExecutor } from "../store/transaction.js";
 import type { UsageRepository } from "../store/usage-repository.js";
 import { agentRoutes } from "./agent-routes.js";
+import { approvalRoutes } from "./approval-routes.js";
+import { createBindingLookup } from "./binding-lookup.js";
+import { bindingRoutes } from "./binding-routes.js";
+import { cancelRoutes } from "./cancel-routes.js";
 import { healthRoutes, healthStreamRoutes } from "./health-routes.js";
 import { addAuthHook, decoratePrincipal, type HttpAuthenticator } from "./http-auth.js";
 import { createErrorHandler } from "./http-errors.js";
@@ -16,9 +25,12 @@ import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./
 import { createHistoryHandler } from "./history-routes.js";
 import type { IdempotencyLookup } from "./idempotency.js";
 import { registerRawBodyParser } from "./request-body.js";
+import { questionRoutes } from "./question-routes.js";
 import { createLeaderSendHandler, sendRoutes } from "./send-routes.js";
 import { noBindings, type BindingLookup } from "./send-target.js";
 import { SseRegistry } from "./sse-channel.js";
+import { statsRoutes } from "./stats-routes.js";
+import { threadRoutes } from "./thread-routes.js";
 
 export interface HttpDeps {
   agents: AgentManager;
@@ -38,18 +50,37 @@ export interface HttpDeps {
    * only after the target was resolved.
    */
   idempotency?: IdempotencyLookup;
-  /** Channel bindings for `/api/send` with frontend+channel_id; defaults to "every channel is unbound". */
+  /**
+   * The database. Enables `/api/bindings` (each change in one transaction with its audit rows), the default
+   * binding lookup of `/api/send`, and the default thread repository of `/api/threads/*`.
+   */
+  db?: StoreExecutor;
+  /** Threads for `/api/threads/*`; defaults to one over `db`. Without either, those paths are unknown (404). */
+  threads?: ThreadRepository;
+  /**
+   * Channel bindings for `/api/send` with frontend+channel_id; defaults to the bindings table of `db`
+   * (createBindingLookup), or to "every channel is unbound" without `db`.
+   */
   bindings?: BindingLookup;
   /** The registry of open SSE streams (ended with a final frame on close); a fresh one by default. */
   sseRegistry?: SseRegistry;
   /** Take the client address from X-Forwarded-For (`server.trust_proxy`); the auth hook sees it as `ip`. */
   trustProxy?: boolean;
+  /** Tool approvals: enables `/api/tools/approve` and `/api/tools/pending`. */
+  approvals?: Pick<ApprovalService, "answer" | "listPending">;
+  /**
+   * The `ask_user` question router: enables `/api/questions/answer` and `/api/questions/pending`, and makes every
+   * send stream a recipient of its agent's questions (SSE `user_question`) while its request is in flight.
+   */
+  questions?: Pick<QuestionRouter, "answer" | "listPending" | "addRecipient">;
 }
 
 /**
  * Builds the HTTP API app without listening. Public routes: `/health`, `/health/ready`, `/api/health/stream`.
  * JWT routes (behind `deps.auth`): `/api/agents`, `/api/agents/{id}/history`, `/api/agents/{id}/send`,
- * `/api/send`. On close, every open SSE stream gets its final frame and ends.
+ * `/api/send`, `/api/stats/usage`, `/api/requests/{id}/cancel`, plus `/api/threads/{id}/messages|usage` (with
+ * `threads` or `db`), `/api/bindings` (with `db`), `/api/tools/approve|pending` (with `approvals`) and
+ * `/api/questions/answer|pending` (with `questions`). On close, every open SSE stream gets its final frame and ends.
  */
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
@@ -65,6 +96,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
   const registry = deps.sseRegistry ?? new SseRegistry();
   const ids = deps.ids ?? randomIds;
+  const threads = deps.threads ?? (deps.db === undefined ? undefined : createThreadRepository(deps.db));
+  const bindings =
+    deps.bindings ??
+    (deps.db === undefined ? noBindings : createBindingLookup({ agents: deps.agents, bindings: createBindingRepository(deps.db) }));
 
   decoratePrincipal(app);
   registerRawBodyParser(app, deps.limits.maxBodyBytes);
@@ -85,8 +120,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     log: deps.log,
     limits: deps.limits,
     registry,
-    bindings: deps.bindings ?? noBindings,
+    bindings,
     idempotency: deps.idempotency,
+    questions: deps.questions,
   };
 
   void app.register(async (routes) => {
@@ -108,6 +144,14 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
           }),
         );
         await jwt.register(sendRoutes(sendDeps));
+        await jwt.register(statsRoutes({ usage: deps.usage }));
+        await jwt.register(cancelRoutes({ conversations: deps.conversations }));
+        if (threads !== undefined) await jwt.register(threadRoutes({ threads, ledger: deps.ledger, usage: deps.usage }));
+        if (deps.db !== undefined) {
+          await jwt.register(bindingRoutes({ agents: deps.agents, db: deps.db, clock: deps.clock, ids }));
+        }
+        if (deps.approvals !== undefined) await jwt.register(approvalRoutes({ approvals: deps.approvals }));
+        if (deps.questions !== undefined) await jwt.register(questionRoutes({ questions: deps.questions }));
       });
     });
   });

@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AgentManager } from "../agent/agent-manager.js";
 import type { ConversationService, SendInput, SendResult } from "../conversation/conversation-service.js";
+import type { QuestionRouter } from "../conversation/question-router.js";
 import { isoTimestamp, type Clock } from "../lib/clock.js";
 import { GatewayError, isGatewayError } from "../lib/gateway-error.js";
 import type { IdSource } from "../lib/ids.js";
@@ -35,6 +36,8 @@ export interface SendRouteDeps {
   registry: SseRegistry;
   bindings: BindingLookup;
   idempotency?: IdempotencyLookup | undefined;
+  /** When set, each send stream receives the target agent's `ask_user` questions while its request is in flight. */
+  questions?: Pick<QuestionRouter, "addRecipient"> | undefined;
 }
 
 /** The sender recorded for leader sends. */
@@ -131,6 +134,7 @@ async function streamTurn(reply: FastifyReply, deps: SendRouteDeps, input: Omit<
     writeStallTimeoutMs: deps.limits.sseWriteStallTimeoutMs,
     registry: deps.registry,
     onClientGone: (requestId) => deps.conversations.clientGone(requestId),
+    questions: deps.questions === undefined ? undefined : { router: deps.questions, agentId: input.agentId },
   });
   let result: SendResult;
   try {

@@ -3,6 +3,8 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { TERMINAL_TEXT, isTerminal, type AgentEvent } from "../agent/agent-events.js";
 import type { TurnSink } from "../conversation/conversation-service.js";
+import type { UserQuestion } from "../conversation/question-repository.js";
+import type { QuestionRouter } from "../conversation/question-router.js";
 import { SseChannel, type SseRegistry } from "./sse-channel.js";
 import { agentEventFrame, sseFrame, startedFrame } from "./sse-events.js";
 
@@ -12,6 +14,24 @@ export interface SseTurnWriterOptions {
   registry?: SseRegistry;
   /** Told once when the client went away (disconnect or stalled write) before the terminal event was written. */
   onClientGone: (requestId: string) => void;
+  /**
+   * Makes the stream a question recipient of `agentId` (packs-mcp.md §5.5) from construction until its terminal
+   * event, its client going away, or `discard`. Questions are written as `user_question`, after `started`.
+   */
+  questions?: { router: Pick<QuestionRouter, "addRecipient">; agentId: string };
+}
+
+/** The `user_question` frame of http-api.md §10.3: `header` and option `description` are `""` when unset. */
+export function userQuestionFrame(question: UserQuestion): string {
+  return sseFrame("user_question", {
+    agent_id: question.agentId,
+    header: question.header ?? "",
+    multi_select: question.multiSelect,
+    options: question.options.map((option) => ({ description: option.description ?? "", label: option.label })),
+    question: question.question,
+    question_id: question.questionId,
+    timeout_seconds: question.timeoutSeconds,
+  });
 }
 
 /** What the `started` event reports. */
@@ -33,11 +53,16 @@ export class SseTurnWriter implements TurnSink {
   #resolveChannel!: (channel: SseChannel | undefined) => void;
   #isStarted = false;
   #isTerminated = false;
+  #removeRecipient: (() => void) | undefined;
 
   constructor(options: SseTurnWriterOptions) {
     this.#options = options;
     this.#channel = new Promise((resolve) => {
       this.#resolveChannel = resolve;
+    });
+    const questions = options.questions;
+    this.#removeRecipient = questions?.router.addRecipient(questions.agentId, {
+      deliverQuestion: (question) => this.#deliverQuestion(question),
     });
   }
 
@@ -61,9 +86,11 @@ export class SseTurnWriter implements TurnSink {
       registry: this.#options.registry,
       shutdownFrame: sseFrame("error", { error: TERMINAL_TEXT.shuttingDown }),
       onGone: () => {
+        this.#stopQuestions();
         if (!this.#isTerminated) this.#options.onClientGone(started.requestId);
       },
     });
+    void channel.settled.then(() => this.#stopQuestions());
     if (channel.open()) void channel.send(startedFrame(started));
     this.#resolveChannel(channel);
   }
@@ -72,6 +99,7 @@ export class SseTurnWriter implements TurnSink {
   discard(): void {
     if (this.#isStarted) return;
     this.#isStarted = true;
+    this.#stopQuestions();
     this.#resolveChannel(undefined);
   }
 
@@ -85,9 +113,25 @@ export class SseTurnWriter implements TurnSink {
     const frame = agentEventFrame(event);
     if (isTerminal(event)) {
       this.#isTerminated = true;
+      this.#stopQuestions();
       await channel.end(frame);
       return;
     }
     await channel.send(frame);
+  }
+
+  /** Queues a `user_question` behind everything delivered so far; dropped once the stream is over. */
+  #deliverQuestion(question: UserQuestion): void {
+    if (this.#isTerminated) return;
+    const frame = userQuestionFrame(question);
+    void this.#channel.then((channel) => {
+      if (channel !== undefined && !this.#isTerminated) void channel.send(frame);
+    });
+  }
+
+  #stopQuestions(): void {
+    const remove = this.#removeRecipient;
+    this.#removeRecipient = undefined;
+    remove?.();
   }
 }
