@@ -114,3 +114,49 @@ export class ThirdPartyAgentStream {
     this.call.cancel();
   }
 }
+
+type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+function serviceClient(name: string, addr: string): AnyClient {
+  const Ctor = loadCovenPackage()[name] as unknown as ClientCtor;
+  return new Ctor(addr, grpc.credentials.createInsecure()) as AnyClient;
+}
+
+/** An AdminService client bound to `addr`. */
+export function adminServiceClient(addr: string): AnyClient {
+  return serviceClient("AdminService", addr);
+}
+
+/** A ClientService client bound to `addr`. */
+export function clientServiceClient(addr: string): AnyClient {
+  return serviceClient("ClientService", addr);
+}
+
+/** Metadata carrying `authorization: Bearer <token>`, plus any extra key/values. */
+export function bearerMetadata(token: string | undefined, extra: Record<string, string> = {}): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
+  for (const [key, value] of Object.entries(extra)) metadata.set(key, value);
+  return metadata;
+}
+
+/** The outcome of one unary call: the response, or the error status (code, details) — never a rejection. */
+export type UnaryOutcome<T = Record<string, unknown>> =
+  | { ok: true; response: T; code: grpc.status.OK }
+  | { ok: false; code: grpc.status; details: string; response?: undefined };
+
+/** Calls unary `method` on `client` and settles with its outcome. */
+export function callUnary<T = Record<string, unknown>>(
+  client: AnyClient,
+  method: string,
+  request: object,
+  metadata: grpc.Metadata = new grpc.Metadata(),
+): Promise<UnaryOutcome<T>> {
+  return new Promise((resolve) => {
+    const fn = client[method] as (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: T) => void) => void;
+    fn.call(client, request, metadata, (err, response) => {
+      if (err) resolve({ ok: false, code: err.code, details: err.details });
+      else resolve({ ok: true, response, code: grpc.status.OK });
+    });
+  });
+}

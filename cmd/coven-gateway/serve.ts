@@ -1,0 +1,98 @@
+// ABOUTME: `coven-gateway serve`: load config, print the banner and auth warning, run until SIGINT/SIGTERM.
+// ABOUTME: Shutdown runs the gateway's ordered stop; a second signal exits at once with 130.
+import { loadConfig, ConfigError } from "../../src/config/load-config.js";
+import { parseHostPort } from "../../src/config/derived.js";
+import type { GatewayConfig } from "../../src/config/types.js";
+import { createGateway } from "../../src/gateway/create-gateway.js";
+import { createLogger, type Logger } from "../../src/lib/logger.js";
+import { paint, printError, type CliIo } from "./cli-io.js";
+import { gatewayVersion } from "./main.js";
+
+const BANNER = String.raw`
+                                                  _
+  ___ _____   _____ _ __         __ _  __ _| |_ _____      ____ _ _   _
+ / __/ _ \ \ / / _ \ '_ \ _____ / _\` |/ _\` | __/ _ \ \ /\ / / _\` | | | |
+| (_| (_) \ V /  __/ | | |_____| (_| | (_| | ||  __/\ V  V / (_| | |_| |
+ \___\___/ \_/ \___|_| |_|      \__, |\__,_|\__\___| \_/\_/ \__,_|\__, |
+                                |___/                             |___/
+`;
+
+/** Prints the auth-disabled warning block (cli.md §2.1) to stderr. */
+export function printAuthWarning(io: CliIo, config: GatewayConfig): void {
+  const lines = [
+    "⚠  AUTH DISABLED: no auth.jwt_secret configured.",
+    "   Every gRPC, HTTP and MCP caller is treated as an anonymous admin.",
+    "   Run `coven-gateway bootstrap --name <you>` to create a secret, an owner and a token.",
+  ];
+  for (const addr of [config.server.grpcAddr, config.server.httpAddr]) {
+    if (!isLoopbackAddr(addr)) lines.push(`   WARNING: ${addr} is reachable from other hosts while auth is disabled.`);
+  }
+  io.stderr.write(lines.map((l) => paint(io, io.stderr, ["yellow", "bold"], l)).join("\n") + "\n");
+}
+
+function isLoopbackAddr(addr: string): boolean {
+  const { host } = parseHostPort(addr);
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
+/** Runs the server until a signal arrives; resolves with the exit code. */
+export async function runServe(io: CliIo): Promise<number> {
+  const bootLog: Logger = createLogger({ level: "info", format: "text", write: (l) => io.stdout.write(l + "\n") });
+  let loaded;
+  try {
+    loaded = loadConfig({ env: io.env, log: bootLog });
+  } catch (err) {
+    printError(io, `loading config: ${err instanceof ConfigError ? err.message : String(err)}`);
+    return 1;
+  }
+  const { config } = loaded;
+  const arrow = paint(io, io.stdout, ["green"], "    ▶ ");
+  io.stdout.write(paint(io, io.stdout, ["cyan"], BANNER) + "\n");
+  io.stdout.write(paint(io, io.stdout, ["dim"], `    version: ${gatewayVersion()}`) + "\n\n");
+  io.stdout.write(`${arrow}Config:    ${loaded.path}${loaded.fromFile ? "" : " (not found, using built-in defaults)"}\n`);
+  io.stdout.write(`${arrow}gRPC:      ${config.server.grpcAddr}\n`);
+  io.stdout.write(`${arrow}HTTP:      ${config.server.httpAddr}\n\n`);
+  const log = createLogger({
+    level: config.logging.level,
+    format: config.logging.format,
+    write: (l) => io.stdout.write(l + "\n"),
+  });
+  const authOn = config.auth.jwtSecret !== "";
+  if (!authOn) {
+    printAuthWarning(io, config);
+    log.warn("auth disabled - no jwt_secret configured");
+  }
+  log.info("starting coven-gateway", { config: loaded.path, grpc_addr: config.server.grpcAddr, http_addr: config.server.httpAddr });
+  const gateway = createGateway(config, { log, env: io.env });
+  try {
+    await gateway.start();
+  } catch (err) {
+    await gateway.stop();
+    printError(io, `creating gateway: ${(err as Error).message}`);
+    return 1;
+  }
+  if (authOn) log.info("auth interceptors enabled (JWT + SSH)");
+
+  await waitForStop(io.signal);
+  log.info("context canceled, initiating shutdown");
+  await gateway.stop();
+  log.info("shutdown complete");
+  return 0;
+}
+
+function waitForStop(signal: AbortSignal | undefined): Promise<void> {
+  if (signal) {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+  }
+  return new Promise((resolve) => {
+    let count = 0;
+    const onSignal = () => {
+      count += 1;
+      if (count === 1) resolve();
+      else process.exit(130);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}

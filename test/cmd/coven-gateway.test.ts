@@ -1,0 +1,189 @@
+// ABOUTME: The coven-gateway CLI: usage and exit codes, serve with and without a config file, health/agents probes,
+// ABOUTME: and a real child process that exits 0 on SIGTERM with an agent connected.
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { PassThrough } from "node:stream";
+import { main } from "../../cmd/coven-gateway/main.js";
+import type { CliIo } from "../../cmd/coven-gateway/cli-io.js";
+import { covenControlClient, ThirdPartyAgentStream } from "../support/proto-client.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "coven-cli-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function captureIo(env: NodeJS.ProcessEnv, signal?: AbortSignal): CliIo & { out: () => string; err: () => string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (d: Buffer) => (out += d.toString()));
+  stderr.on("data", (d: Buffer) => (err += d.toString()));
+  return { env, stdout, stderr, signal, out: () => out, err: () => err };
+}
+
+async function waitFor<T>(fn: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function writeConfig(dir: string, extra = ""): string {
+  const path = join(dir, "gateway.yaml");
+  writeFileSync(
+    path,
+    `server:\n  grpc_addr: "127.0.0.1:0"\n  http_addr: "127.0.0.1:0"\ndatabase:\n  path: "${join(dir, "db", "gw.db")}"\n${extra}`,
+  );
+  return path;
+}
+
+describe("coven-gateway usage", () => {
+  it("prints usage and exits 1 with no arguments, 0 with help", async () => {
+    const io = captureIo({});
+    expect(await main([], io)).toBe(1);
+    expect(io.out()).toContain("Usage: coven-gateway <command>");
+    expect(io.out()).toContain("  bootstrap --name NAME  Create initial owner principal and token");
+    const help = captureIo({});
+    expect(await main(["--help"], help)).toBe(0);
+    expect(help.out()).toBe(io.out());
+  });
+
+  it("rejects an unknown command on stderr with exit 1", async () => {
+    const io = captureIo({});
+    expect(await main(["frobnicate"], io)).toBe(1);
+    expect(io.err()).toBe("Unknown command: frobnicate\n");
+  });
+
+  it("prints its version", async () => {
+    const io = captureIo({});
+    expect(await main(["--version"], io)).toBe(0);
+    expect(io.out()).toMatch(/^coven-gateway \d+\.\d+\.\d+\n$/);
+  });
+});
+
+describe("coven-gateway serve", () => {
+  it("fails when COVEN_CONFIG names a missing file", async () => {
+    const dir = tempDir();
+    const io = captureIo({ COVEN_CONFIG: join(dir, "nope.yaml"), HOME: dir });
+    expect(await main(["serve"], io)).toBe(1);
+    expect(io.err()).toMatch(/^Error: loading config: reading config file: .*nope\.yaml/);
+  });
+
+  it("serves both ports from a COVEN_CONFIG file, logs the bound ports, and stops on the signal", async () => {
+    const dir = tempDir();
+    const controller = new AbortController();
+    const io = captureIo({ COVEN_CONFIG: writeConfig(dir), HOME: dir }, controller.signal);
+    const running = main(["serve"], io);
+    const httpAddr = await waitFor(() => /HTTP server listening addr=(\S+)/.exec(io.out())?.[1]);
+    const grpcAddr = await waitFor(() => /gRPC server listening addr=(\S+)/.exec(io.out())?.[1]);
+    expect(httpAddr).not.toMatch(/:0$/);
+    expect(grpcAddr).not.toMatch(/:0$/);
+    expect(io.out()).toContain("    ▶ Config:    " + join(dir, "gateway.yaml") + "\n");
+    expect(io.err()).toContain("⚠  AUTH DISABLED: no auth.jwt_secret configured.");
+    const health = await fetch(`http://${httpAddr}/health`);
+    expect(await health.text()).toBe("OK");
+
+    const client = covenControlClient(grpcAddr);
+    const agent = new ThirdPartyAgentStream(client as never);
+    agent.register("cli-agent");
+    const welcome = (await agent.next("welcome")).welcome as { mcp_endpoint: string };
+    expect(welcome.mcp_endpoint).toBe(`http://${httpAddr}/mcp`);
+
+    const probe = captureIo({ COVEN_CONFIG: join(dir, "probe.yaml"), HOME: dir });
+    writeFileSync(join(dir, "probe.yaml"), `server:\n  http_addr: "${httpAddr}"\n  grpc_addr: "127.0.0.1:1"\n`);
+    expect(await main(["health"], probe)).toBe(0);
+    expect(probe.out()).toBe("healthy\n");
+    const agents = captureIo(probe.env);
+    expect(await main(["agents"], agents)).toBe(0);
+    expect(agents.out()).toBe("ready (1 agents)\n");
+
+    controller.abort();
+    expect(await running).toBe(0);
+    expect(io.out()).toContain("context canceled, initiating shutdown");
+    expect((await agent.status).details).toBe("gateway shutting down");
+    client.close();
+    expect(existsSync(join(dir, "db", "gw.db"))).toBe(true);
+  });
+
+  it("with no config file, serves the embedded defaults on localhost:50051 and localhost:8080", async () => {
+    const dir = tempDir();
+    const controller = new AbortController();
+    const env = { HOME: dir, XDG_CONFIG_HOME: join(dir, "cfg"), XDG_DATA_HOME: join(dir, "data") };
+    const io = captureIo(env, controller.signal);
+    const running = main(["serve"], io);
+    await waitFor(() => (io.out().includes("HTTP server listening") ? true : undefined));
+    expect(io.out()).toContain(`    ▶ Config:    ${join(dir, "cfg", "coven", "gateway.yaml")} (not found, using built-in defaults)\n`);
+    expect(io.out()).toContain("    ▶ gRPC:      localhost:50051\n");
+    expect(io.out()).toContain("    ▶ HTTP:      localhost:8080\n");
+    expect(io.err()).toContain("AUTH DISABLED");
+    expect(await (await fetch("http://localhost:8080/health")).text()).toBe("OK");
+    const client = covenControlClient("localhost:50051");
+    const agent = new ThirdPartyAgentStream(client as never);
+    agent.register("defaults-agent");
+    const welcome = (await agent.next("welcome")).welcome as { mcp_endpoint: string };
+    expect(welcome.mcp_endpoint).toBe("http://localhost:8080/mcp");
+    expect(existsSync(join(dir, "data", "coven", "gateway.db"))).toBe(true);
+    controller.abort();
+    expect(await running).toBe(0);
+    client.close();
+  });
+
+  it("reports a closed port from health and agents", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "c.yaml"), `server:\n  http_addr: "127.0.0.1:1"\n  grpc_addr: "127.0.0.1:2"\n`);
+    const io = captureIo({ COVEN_CONFIG: join(dir, "c.yaml"), HOME: dir });
+    expect(await main(["health"], io)).toBe(1);
+    expect(io.err()).toMatch(/^Error: health check failed: /);
+    const io2 = captureIo(io.env);
+    expect(await main(["agents"], io2)).toBe(1);
+    expect(io2.err()).toMatch(/^Error: agents check failed: /);
+  });
+});
+
+describe("coven-gateway as a process", () => {
+  beforeAll(() => {
+    execFileSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, "tsconfig.build.json")], {
+      cwd: ROOT,
+      stdio: "ignore",
+    });
+  }, 120_000);
+
+  it("exits 0 within a few seconds of SIGTERM with an agent connected", async () => {
+    const dir = tempDir();
+    const child = spawn(process.execPath, [join(ROOT, "dist/cmd/coven-gateway.js"), "serve"], {
+      env: { PATH: process.env.PATH, HOME: dir, COVEN_CONFIG: writeConfig(dir) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    cleanups.push(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolveExit) => child.on("exit", (code) => resolveExit(code)));
+    const grpcAddr = await waitFor(() => /gRPC server listening addr=(\S+)/.exec(out)?.[1]);
+    const client = covenControlClient(grpcAddr);
+    cleanups.push(() => client.close());
+    const agent = new ThirdPartyAgentStream(client as never);
+    agent.register("sigterm-agent");
+    await agent.next("welcome");
+    const started = Date.now();
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect((await agent.next("shutdown")).shutdown).toEqual({ reason: "gateway shutting down" });
+  }, 30_000);
+});
