@@ -4,15 +4,20 @@ import type { FastifyInstance } from "fastify";
 import { AgentManager } from "../agent/agent-manager.js";
 import type { GatewayConfig } from "../config/types.js";
 import { mcpEndpoint as deriveMcpEndpoint, parseHostPort } from "../config/derived.js";
+import { createApprovalService, type ApprovalService } from "../conversation/approval-service.js";
 import { ConversationService } from "../conversation/conversation-service.js";
+import { createQuestionRouter, type QuestionRouter } from "../conversation/question-router.js";
 import { EventHub } from "../conversation/event-hub.js";
 import { buildHttpApp } from "../http/http-app.js";
 import { anonymousHttpAuthenticator, type HttpAuthenticator } from "../http/http-auth.js";
 import { systemClock, isoTimestamp, type Clock } from "../lib/clock.js";
 import { newServerId, randomIds, type IdSource } from "../lib/ids.js";
 import { silentLogger, type Logger } from "../lib/logger.js";
+import { adminBindingHandlers } from "../rpc/admin-binding-handlers.js";
 import { createAdminService } from "../rpc/admin-service.js";
+import { createClientConversationHandlers, type ClientConversationHandlers } from "../rpc/client-conversation-handlers.js";
 import { createClientService } from "../rpc/client-service.js";
+import { createGatewayV1Service } from "../rpc/gateway-v1-service.js";
 import { createCovenControlService } from "../rpc/coven-control-service.js";
 import { createGrpcServer, type GrpcServerHandle } from "../rpc/grpc-server.js";
 import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
@@ -75,6 +80,9 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let identity: GatewayIdentity | undefined;
   let agents: AgentManager | undefined;
   let conversations: ConversationService | undefined;
+  let approvals: ApprovalService | undefined;
+  let questions: QuestionRouter | undefined;
+  let conversationRpc: ClientConversationHandlers | undefined;
   const hub = new EventHub();
   let http: FastifyInstance | undefined;
   let grpc: GrpcServerHandle | undefined;
@@ -101,27 +109,36 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       presence: identity.presence,
       directory: identity.directory,
     });
-    const liveAgents = agents;
-    identity.service.onPrincipalRemoved(({ principalId, reason }) => {
-      liveAgents.closePrincipal(
-        principalId,
-        reason === "revoked"
-          ? { code: "PERMISSION_DENIED", message: "principal has been revoked" }
-          : { code: "UNAUTHENTICATED", message: "principal not found" },
-      );
-    });
+    approvals = createApprovalService({ db, agents, hub, clock, ids, log, timeoutMs: config.limits.toolApprovalTimeoutMs });
+    questions = createQuestionRouter({ db, hub, clock, ids, log });
+    // store.md §9: decisions left pending by a previous run cannot be answered any more.
+    await approvals.cancelAllPending();
+    await questions.cancelAllPending();
+    approvals.start();
+    questions.start();
     const ledger = createLedgerRepository(db, clock, ids);
     const usage = createUsageRepository(db);
-    conversations = new ConversationService({
-      db,
-      threads: createThreadRepository(db),
-      ledger,
-      usage,
+    const threads = createThreadRepository(db);
+    conversations = new ConversationService({ db, threads, ledger, usage, agents, hub, clock, ids, log, approvals });
+    conversationRpc = createClientConversationHandlers({
+      conversations,
       agents,
+      ledger,
       hub,
-      clock,
-      ids,
+      approvals,
+      questions,
       log,
+      stream: { maxQueue: config.limits.subscriberQueue },
+    });
+    const liveAgents = agents;
+    const liveStreams = conversationRpc;
+    identity.service.onPrincipalRemoved(({ principalId, reason }) => {
+      const end =
+        reason === "revoked"
+          ? ({ code: "PERMISSION_DENIED", message: "principal has been revoked" } as const)
+          : ({ code: "UNAUTHENTICATED", message: "principal not found" } as const);
+      liveAgents.closePrincipal(principalId, end);
+      liveStreams.closePrincipal(principalId, end);
     });
     http = buildHttpApp({
       agents,
@@ -130,6 +147,13 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       usage,
       log,
       clock,
+      ids,
+      db,
+      threads,
+      idempotency: createIdempotencyRepository(db),
+      approvals,
+      questions,
+      trustProxy: config.server.trustProxy,
       limits: config.limits,
       auth: overrides.httpAuth ?? anonymousHttpAuthenticator,
       lifecycle: { isShuttingDown: () => shuttingDown },
@@ -142,8 +166,9 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       maxMessageBytes: config.limits.grpcMaxMessageBytes,
       services: [
         createCovenControlService({ agents, auth: rpcAuth, log }),
-        createAdminService({ auth: rpcAuth, log, identity: identity.service }),
-        createClientService({ auth: rpcAuth, log, identity: identity.service }),
+        createAdminService({ auth: rpcAuth, log, identity: identity.service, handlers: [adminBindingHandlers({ db, clock, ids, log })] }),
+        createClientService({ auth: rpcAuth, log, identity: identity.service, handlers: [conversationRpc.handlers] }),
+        createGatewayV1Service({ agents, conversations, auth: rpcAuth, log }),
       ],
     });
 
@@ -201,6 +226,13 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     await step("agents", async () => agents?.shutdown(config.limits.shutdownTimeoutMs));
     await step("turns", async () => {
       if (conversations) await withDeadline(conversations.drain(), EDGE_CLOSE_MS);
+    });
+    await step("stream events", async () => {
+      conversationRpc?.shutdown();
+    });
+    await step("approvals and questions", async () => {
+      approvals?.stop();
+      await questions?.shutdown();
     });
     await step("http", async () => {
       if (!http) return;
