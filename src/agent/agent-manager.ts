@@ -59,6 +59,8 @@ export class AgentManager {
   #listeners = new Set<ConnectionListener>();
   #shuttingDown = false;
   #idleWaiters = new Set<() => void>();
+  /** Every open session (registered or not) by principal id, so revocation reaches streams still registering. */
+  #sessions = new Map<string, Set<AgentSession>>();
 
   constructor(options: AgentManagerOptions) {
     this.#options = options;
@@ -80,13 +82,25 @@ export class AgentManager {
       io.end({ code: "UNAVAILABLE", message: "gateway shutting down" });
       return { receive: () => {}, endOfInput: () => {}, receiveError: () => {}, cancelled: () => {} };
     }
-    return new AgentSession({
+    let sessions = this.#sessions.get(principal.id);
+    if (!sessions) {
+      sessions = new Set();
+      this.#sessions.set(principal.id, sessions);
+    }
+    const owned = sessions;
+    const session: AgentSession = new AgentSession({
       manager: this,
       io,
       principal,
       log: this.#log,
       heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs,
+      onEnded: () => {
+        owned.delete(session);
+        if (owned.size === 0 && this.#sessions.get(principal.id) === owned) this.#sessions.delete(principal.id);
+      },
     });
+    owned.add(session);
+    return session;
   }
 
   /** Subscribes to connect/disconnect/state changes (web admin, tests). Returns the unsubscribe function. */
@@ -310,16 +324,14 @@ export class AgentManager {
     return connection.inject(content, priority, source);
   }
 
-  /** Closes every stream of a principal (revocation or deletion) with the given status. */
+  /**
+   * Closes every stream of a principal (revocation or deletion) with the given status, including streams that
+   * authenticated but have not registered yet. Returns how many were ended.
+   */
   closePrincipal(principalId: string, end: StreamEnd): number {
-    let n = 0;
-    for (const connection of [...this.#byAgentId.values()]) {
-      if (connection.info.principalId === principalId) {
-        connection.close(end);
-        n += 1;
-      }
-    }
-    return n;
+    const sessions = [...(this.#sessions.get(principalId) ?? [])];
+    for (const session of sessions) session.terminate(end);
+    return sessions.length;
   }
 
   /**

@@ -25,6 +25,7 @@ export class AgentSession {
   #lastFrameAt = 0;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #inputEnd: StreamEnd | undefined;
+  #onEnded: (() => void) | undefined;
 
   constructor(options: {
     manager: AgentManager;
@@ -32,7 +33,10 @@ export class AgentSession {
     principal: StreamPrincipal;
     log: Logger;
     heartbeatTimeoutMs: number;
+    /** Called once when the session has ended, however it ended. */
+    onEnded?: () => void;
   }) {
+    this.#onEnded = options.onEnded;
     this.#manager = options.manager;
     this.#io = options.io;
     this.#principal = options.principal;
@@ -67,6 +71,24 @@ export class AgentSession {
     this.#finishInput({ code: "INTERNAL", message: `${prefix}: ${describeError(err)}` });
   }
 
+  /** The principal id the stream authenticated as. */
+  get principalId(): string {
+    return this.#principal.id;
+  }
+
+  /**
+   * Ends the session from the gateway side (revocation, deletion) whatever its phase; a registered connection
+   * runs the full disconnect procedure.
+   */
+  terminate(end: StreamEnd): void {
+    if (this.#phase === "ended") return;
+    if (this.#phase === "registering") {
+      this.#inputEnd = end;
+      return;
+    }
+    this.#end(end);
+  }
+
   /** The client cancelled the call (or the connection died): nothing can be sent any more. */
   cancelled(): void {
     this.#finishInput({ code: "CANCELED", message: "client cancelled" });
@@ -84,8 +106,12 @@ export class AgentSession {
   #end(end: StreamEnd): void {
     this.#phase = "ended";
     if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
-    if (this.#connection) this.#connection.close(end);
-    else this.#io.end(end);
+    try {
+      if (this.#connection) this.#connection.close(end);
+      else this.#io.end(end);
+    } finally {
+      this.#onEnded?.();
+    }
   }
 
   #startRegistration(frame: InboundFrame): void {
@@ -108,6 +134,7 @@ export class AgentSession {
     const result = await this.#manager.register(frame, this.#io, this.#principal);
     if (result.kind === "duplicate") {
       this.#phase = "ended";
+      this.#onEnded?.();
       return;
     }
     this.#connection = result.connection;

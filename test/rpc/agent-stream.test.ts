@@ -160,6 +160,25 @@ describe("AgentStream handshake", () => {
   });
 });
 
+describe("AgentStream revocation", () => {
+  it("closes a principal's streams, including one that has not registered yet", async () => {
+    const h = await startServer();
+    const registered = new ThirdPartyAgentStream(h.client);
+    registered.register("revoked-agent");
+    await registered.next("welcome");
+    const silent = new ThirdPartyAgentStream(h.client);
+    await silent.headers;
+    const end = { code: "PERMISSION_DENIED", message: "principal has been revoked" } as const;
+    expect(h.agents.closePrincipal("anonymous", end)).toBe(2);
+    for (const stream of [registered, silent]) {
+      const status = await stream.status;
+      expect(status.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(status.details).toBe("principal has been revoked");
+    }
+    expect(h.agents.closePrincipal("anonymous", end)).toBe(0);
+  });
+});
+
 describe("AgentStream requests", () => {
   it("correlates every response kind to its request and maps them to internal events", async () => {
     const h = await startServer();
