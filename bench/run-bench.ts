@@ -1,0 +1,182 @@
+// ABOUTME: `npm run bench`: measures latency, streaming throughput and idle-agent memory against floors in one run.
+// ABOUTME: Writes bench/RESULTS.md and prints a summary; every child process is killed, also on error or timeout.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { backgroundCores, killAllChildren, readLoad, spawnNode } from "./child-process.js";
+import { createFloorClient } from "./floor-client.js";
+import { streamedText } from "./bench-protocol.js";
+import { ENTRY, startFakeAgentProcess, startGatewayProcess, startLeanAgentProcess } from "./gateway-driver.js";
+import {
+  floorStreamRun,
+  gatewaySendTarget,
+  gatewayStreamRun,
+  grpcPingPongTarget,
+  measureIdleRss,
+  sampleLatencies,
+  type StreamRun,
+} from "./measurements.js";
+import { latencyStats, renderMarkdown, renderSummary, type BenchResults } from "./report.js";
+import { createSseClient } from "./sse-client.js";
+
+interface Settings {
+  warmup: number;
+  rounds: number;
+  perRound: number;
+  chunks: number;
+  streamRuns: number;
+  agents: number;
+  out: string;
+  gatewayNodeArgs: string[];
+}
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const OVERALL_BUDGET_MS = 10 * 60 * 1000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const STREAM_TIMEOUT_MS = 120_000;
+const LEAN_AGENT = "bench-lean";
+const FAKE_AGENT = "bench-fake";
+
+/** `--quick` shrinks every count for a smoke run; `--out FILE` and `--gateway-node-args "ARGS"` (e.g. --cpu-prof). */
+function parseArgs(argv: string[]): Settings {
+  const settings: Settings = {
+    warmup: 100,
+    rounds: 5,
+    perRound: 80,
+    chunks: 20_000,
+    streamRuns: 5,
+    agents: 1_000,
+    out: join(REPO, "bench", "RESULTS.md"),
+    gatewayNodeArgs: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--quick") Object.assign(settings, { warmup: 20, rounds: 2, perRound: 20, chunks: 2_000, streamRuns: 1, agents: 50 });
+    else if (arg === "--out") settings.out = resolve(argv[++i] ?? "");
+    else if (arg === "--gateway-node-args") settings.gatewayNodeArgs = (argv[++i] ?? "").split(" ").filter(Boolean);
+    else throw new Error(`unknown argument: ${arg}`);
+  }
+  return settings;
+}
+
+/** The agent's script: `bench-stream <n>` streams n fixed-width chunks; anything else falls back to echo. */
+function writeScript(dir: string, sizes: number[]): string {
+  const path = join(dir, "stream-script.json");
+  const rules = sizes.map((n) => ({ match: `/^bench-stream ${n}$/`, steps: [{ text: streamedText(n), chunks: n }, { done: true }] }));
+  writeFileSync(path, JSON.stringify({ rules }));
+  return path;
+}
+
+/** Latency and throughput against one gateway with two agents (lean grpc-js, fake-agent), and against the floors. */
+async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency" | "stream">> {
+  const scratch = mkdtempSync(join(tmpdir(), "coven-bench-script-"));
+  const cleanups: Array<() => Promise<void> | void> = [() => rmSync(scratch, { recursive: true, force: true })];
+  const track = (fn: () => Promise<void> | void) => cleanups.unshift(fn);
+  try {
+    const floorProc = spawnNode("floor", ENTRY.floor, []);
+    track(() => floorProc.stop());
+    const gateway = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs });
+    track(() => gateway.stop());
+    const [, floorHttp, floorGrpc] = await floorProc.waitForLine(/^floor listening http=(\S+) grpc=(\S+)$/, 20_000);
+    const warmChunks = Math.max(1, Math.floor(s.chunks / 10));
+    const script = writeScript(scratch, [warmChunks, s.chunks]);
+    const fake = await startFakeAgentProcess(gateway.grpcAddr, ["-id", FAKE_AGENT, "-done-delay-ms", "0", "-script", script]);
+    track(() => fake.stop());
+    const lean = await startLeanAgentProcess(gateway.grpcAddr, LEAN_AGENT);
+    track(() => lean.stop());
+    const gwClient = createSseClient(gateway.httpUrl);
+    const floorSse = createSseClient(`http://${floorHttp}`);
+    const floorGrpcClient = createFloorClient(floorGrpc!);
+    track(() => gwClient.close());
+    track(() => floorSse.close());
+    track(() => floorGrpcClient.close());
+
+    console.log(`(a) send round trip: ${s.warmup} warm-up + ${s.rounds}×${s.perRound} samples per target`);
+    const samples = await sampleLatencies(
+      [
+        gatewaySendTarget("lean", gwClient, LEAN_AGENT, { gateway: gateway.child.pid, agent: lean.pid }, REQUEST_TIMEOUT_MS),
+        gatewaySendTarget("fake", gwClient, FAKE_AGENT, { gateway: gateway.child.pid, agent: fake.pid }, REQUEST_TIMEOUT_MS),
+        gatewaySendTarget("sse-floor", floorSse, "floor", { floor: floorProc.pid }, REQUEST_TIMEOUT_MS),
+        grpcPingPongTarget("grpc-floor", floorGrpcClient, { floor: floorProc.pid }),
+      ],
+      { warmup: s.warmup, rounds: s.rounds, perRound: s.perRound, budgetMs: 180_000 },
+    );
+
+    console.log(`(b) streaming: ${s.streamRuns} run(s) of ${s.chunks} chunks per target (after a ${warmChunks}-chunk warm-up)`);
+    const runs = {
+      lean: (n: number) => gatewayStreamRun(gwClient, LEAN_AGENT, n, { gateway: gateway.child.pid, agent: lean.pid }, STREAM_TIMEOUT_MS),
+      fake: (n: number) => gatewayStreamRun(gwClient, FAKE_AGENT, n, { gateway: gateway.child.pid, agent: fake.pid }, STREAM_TIMEOUT_MS),
+      floor: (n: number) => floorStreamRun(floorGrpcClient, n, { floor: floorProc.pid }, STREAM_TIMEOUT_MS),
+    };
+    const stream = { lean: [] as StreamRun[], fake: [] as StreamRun[], floor: [] as StreamRun[] };
+    for (const key of ["lean", "fake", "floor"] as const) await runs[key](warmChunks);
+    for (let i = 0; i < s.streamRuns; i++) {
+      for (const key of ["lean", "fake", "floor"] as const) stream[key].push(await runs[key](s.chunks));
+    }
+    return {
+      latency: {
+        lean: latencyStats(samples.get("lean")!),
+        fake: latencyStats(samples.get("fake")!),
+        sseFloor: latencyStats(samples.get("sse-floor")!),
+        grpcFloor: latencyStats(samples.get("grpc-floor")!),
+      },
+      stream,
+    };
+  } finally {
+    await runCleanups(cleanups);
+  }
+}
+
+/** Runs every cleanup even when one fails; failures are reported, never allowed to mask the run's own error. */
+async function runCleanups(cleanups: Array<() => Promise<void> | void>): Promise<void> {
+  for (const cleanup of cleanups) {
+    try {
+      await cleanup();
+    } catch (err) {
+      console.error(`bench: cleanup failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const s = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const load0 = readLoad();
+  const watchdog = setTimeout(() => {
+    console.error(`bench: overall budget of ${OVERALL_BUDGET_MS / 1000} s exceeded; killing children`);
+    killAllChildren();
+    process.exit(1);
+  }, OVERALL_BUDGET_MS);
+  try {
+    const traffic = await measureTraffic(s);
+    console.log(`(c) idle agents: ${s.agents} agents on a fresh gateway`);
+    const gateway = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs });
+    let rss;
+    try {
+      rss = await measureIdleRss(gateway, s.agents, { settleMs: 3_000, connectTimeoutMs: 120_000 });
+    } finally {
+      await gateway.stop();
+    }
+    const results: BenchResults = {
+      date: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      backgroundCores: backgroundCores(load0, readLoad()),
+      settings: { warmup: s.warmup, samples: s.rounds * s.perRound, chunks: s.chunks, streamRuns: s.streamRuns, agents: s.agents },
+      ...traffic,
+      rss,
+    };
+    writeFileSync(s.out, renderMarkdown(results));
+    console.log(`\n${renderSummary(results)}\n\nwrote ${s.out}`);
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
+  killAllChildren();
+  process.exitCode = 1;
+}
