@@ -70,6 +70,8 @@ export class ConversationService {
   #byMessageId = new Map<string, string>();
   #keyLocks = new KeyedMutex();
   #running = new Set<Promise<void>>();
+  #lastMs = Number.NaN;
+  #lastIso = "";
   readonly counters = { persistFailures: 0, turnsStarted: 0 };
 
   constructor(deps: ConversationServiceDeps) {
@@ -220,7 +222,8 @@ export class ConversationService {
     let terminated = false;
     try {
       for await (const event of events) {
-        await recorder.record(event);
+        const recording = recorder.record(event);
+        if (recording) await recording;
         const at = this.#now();
         hub.publish({ kind: "agent", conversationKey: turn.agentId, requestId: turn.requestId, event, at });
         turn.catchUp?.add(event, at);
@@ -264,7 +267,14 @@ export class ConversationService {
     this.#byMessageId.delete(turn.messageId);
   }
 
+  /** The clock's time as an ISO string, formatted at most once per millisecond (it runs for every chunk). */
   #now(): string {
-    return isoTimestamp(this.#deps.clock.now());
+    const date = this.#deps.clock.now();
+    const ms = date.getTime();
+    if (ms !== this.#lastMs) {
+      this.#lastMs = ms;
+      this.#lastIso = isoTimestamp(date);
+    }
+    return this.#lastIso;
   }
 }

@@ -51,10 +51,10 @@ export class EventHub {
   publish(input: HubEventInput): number {
     const hubSeq = (this.#seq.get(input.conversationKey) ?? 0) + 1;
     this.#seq.set(input.conversationKey, hubSeq);
-    const event = { ...input, hubSeq } as HubEvent;
     this.counters.published += 1;
     const subs = this.#subscribers.get(input.conversationKey);
     if (!subs) return hubSeq;
+    const event = { ...input, hubSeq } as HubEvent;
     for (const sub of subs) this.#offer(input.conversationKey, sub, event);
     return hubSeq;
   }

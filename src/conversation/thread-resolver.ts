@@ -41,8 +41,11 @@ export async function resolveThread(
   }
   const id = ids.uuid();
   const externalId = target.externalId ?? id;
-  const byPair = await threads.findByPair(target.frontendName, externalId);
-  if (byPair) return byPair;
+  // A fresh id as the external id cannot be taken yet, so only a caller-chosen pair needs the lookup.
+  if (target.externalId !== undefined) {
+    const byPair = await threads.findByPair(target.frontendName, externalId);
+    if (byPair) return byPair;
+  }
   const created = await threads.insert({ id, frontendName: target.frontendName, externalId, agentId: target.agentId, now });
   if (created) return created;
   const winner = await threads.findByPair(target.frontendName, externalId);

@@ -45,14 +45,36 @@ export class TurnRecorder {
   #turn: TurnContext;
   #buffer = "";
   #hasText = false;
+  #hasUsage = false;
 
   constructor(deps: TurnRecorderDeps, turn: TurnContext) {
     this.#deps = deps;
     this.#turn = turn;
   }
 
-  /** Records one event; never throws (a failed write is logged with its cause and counted). */
-  async record(event: AgentEvent): Promise<void> {
+  /**
+   * Records one event; never throws (a failed write is logged with its cause and counted). Events that write
+   * nothing (text is only buffered) complete synchronously and return undefined, so the per-chunk path allocates
+   * no promise.
+   */
+  record(event: AgentEvent): Promise<void> | undefined {
+    switch (event.kind) {
+      case "text":
+        this.#buffer += event.text;
+        this.#hasText = true;
+        return undefined;
+      case "thinking":
+      case "tool_state":
+      case "file":
+      case "session_init":
+      case "session_orphaned":
+        return undefined;
+      default:
+        return this.#recordAsync(event);
+    }
+  }
+
+  async #recordAsync(event: AgentEvent): Promise<void> {
     try {
       await this.#record(event);
     } catch (err) {
@@ -88,6 +110,7 @@ export class TurnRecorder {
         await this.#append({ author: agentAuthor, type: "tool_result", text: toolResultText(event.id, event.output, event.isError) }, true);
         return;
       case "usage":
+        this.#hasUsage = true;
         await this.#deps.usage.insert({
           threadId: this.#turn.threadId,
           requestId: this.#turn.requestId,
@@ -161,7 +184,7 @@ export class TurnRecorder {
         actorPrincipalId: byAgent ? this.#turn.agentPrincipalId : null,
         ...row,
       },
-      linkUsage ? { linkUsageForRequestId: this.#turn.requestId } : undefined,
+      linkUsage && this.#hasUsage ? { linkUsageForRequestId: this.#turn.requestId } : undefined,
     );
     this.#deps.hub.publish({ kind: "ledger", conversationKey: this.#turn.agentId, requestId: this.#turn.requestId, event });
     return event;

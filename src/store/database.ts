@@ -8,6 +8,7 @@ import { GatewayError, describeError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
 import { migrationProvider } from "./migrations/index.js";
 import type { Database } from "./schema.js";
+import { withStatementCache } from "./statement-cache.js";
 
 export interface OpenDatabaseOptions {
   /** File path, or `:memory:` for a private in-memory database. */
@@ -68,7 +69,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<StoreD
   } catch (err) {
     throw new GatewayError("INTERNAL", `cannot open database ${path}: ${describeError(err)}`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   try {
     await migrate(db, log);
   } catch (err) {

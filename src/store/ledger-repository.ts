@@ -1,6 +1,6 @@
 // ABOUTME: The append-only conversation ledger (store.md §2, §5, §6): append with the timestamp rule, and reads.
 // ABOUTME: `seq` is the only order; timestamps never decrease along it, so time filters and seq agree.
-import type { Selectable } from "kysely";
+import { sql, type Selectable } from "kysely";
 import { isoTimestamp, type Clock } from "../lib/clock.js";
 import { randomIds, type IdSource } from "../lib/ids.js";
 import { normalizePageLimit, encodeCursor } from "./cursor.js";
@@ -118,20 +118,13 @@ export function createLedgerRepository(db: StoreExecutor, clock: Clock, ids: IdS
 
   return {
     /**
-     * Appends one event in one transaction: timestamp = max(clock now, previous row's timestamp), a fresh
-     * event_id unless given, threads.updated_at = timestamp when the event has a thread, and optionally the
-     * request's usage rows linked to the new event.
+     * Appends one event with a single INSERT: timestamp = max(clock now, previous row's timestamp) computed in the
+     * same statement, a fresh event_id unless given; migration 0002's trigger moves threads.updated_at. With
+     * `linkUsageForRequestId` the request's usage rows are linked to the new event in the same transaction.
      */
     async append(input, options = {}) {
-      return inTransaction(db, async (trx) => {
-        const previous = await trx
-          .selectFrom("ledger_events")
-          .select("timestamp")
-          .orderBy("seq", "desc")
-          .limit(1)
-          .executeTakeFirst();
+      const insert = async (executor: StoreExecutor): Promise<LedgerEvent> => {
         const now = isoTimestamp(clock.now());
-        const timestamp = previous !== undefined && previous.timestamp > now ? previous.timestamp : now;
         const row = {
           event_id: input.eventId ?? ids.uuid(),
           conversation_key: input.conversationKey,
@@ -139,7 +132,6 @@ export function createLedgerRepository(db: StoreExecutor, clock: Clock, ids: IdS
           request_id: input.requestId ?? null,
           direction: input.direction,
           author: input.author,
-          timestamp,
           type: input.type,
           text: input.text ?? null,
           raw_transport: input.rawTransport ?? null,
@@ -147,14 +139,22 @@ export function createLedgerRepository(db: StoreExecutor, clock: Clock, ids: IdS
           actor_principal_id: input.actorPrincipalId ?? null,
           actor_member_id: null,
         };
-        const { seq } = await trx.insertInto("ledger_events").values(row).returning("seq").executeTakeFirstOrThrow();
-        if (row.thread_id !== null) {
-          await trx.updateTable("threads").set({ updated_at: timestamp }).where("id", "=", row.thread_id).execute();
-        }
-        if (options.linkUsageForRequestId !== undefined) {
-          await createUsageRepository(trx).linkMessage(options.linkUsageForRequestId, row.event_id);
-        }
-        return toEvent({ ...row, seq });
+        const inserted = await executor
+          .insertInto("ledger_events")
+          .values({
+            ...row,
+            timestamp: sql<string>`max(${now}, coalesce((select timestamp from ledger_events order by seq desc limit 1), ''))`,
+          })
+          .returning(["seq", "timestamp"])
+          .executeTakeFirstOrThrow();
+        return toEvent({ ...row, seq: inserted.seq, timestamp: inserted.timestamp });
+      };
+      const linkTo = options.linkUsageForRequestId;
+      if (linkTo === undefined) return insert(db);
+      return inTransaction(db, async (trx) => {
+        const event = await insert(trx);
+        await createUsageRepository(trx).linkMessage(linkTo, event.eventId);
+        return event;
       });
     },
 

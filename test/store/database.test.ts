@@ -89,7 +89,7 @@ describe("openDatabase", () => {
     await first.close();
     const second = await open(path);
     const migrations = await second.db.selectFrom("kysely_migration" as never).selectAll().execute();
-    expect(migrations).toHaveLength(1);
+    expect(migrations.map((m) => (m as { name: string }).name)).toEqual(["0001-initial-schema", "0002-ledger-thread-touch"]);
     const threads = await second.db.selectFrom("threads").select("id").execute();
     expect(threads).toEqual([{ id: "t1" }]);
   });

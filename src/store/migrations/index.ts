@@ -2,10 +2,12 @@
 // ABOUTME: No filesystem scanning, so migrations run the same from src/ (vitest) and from dist/.
 import type { Migration, MigrationProvider } from "kysely";
 import * as m0001 from "./0001-initial-schema.js";
+import * as m0002 from "./0002-ledger-thread-touch.js";
 
 /** Migrations keyed by file name without extension; Kysely runs them in name order. */
 const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   "0001-initial-schema": m0001,
+  "0002-ledger-thread-touch": m0002,
 });
 
 /** A `MigrationProvider` over the statically imported migrations. */

@@ -1,6 +1,6 @@
 // ABOUTME: Tests the constraints of migration 0001: CHECK value sets, NOT NULLs, partial unique indexes, FKs.
 // ABOUTME: Writes raw rows through Kysely against a real migrated temp-file database.
-import { Migrator, sql, type Kysely } from "kysely";
+import { Migrator, NO_MIGRATIONS, sql, type Kysely } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrationProvider } from "../../../src/store/migrations/index.js";
 import type { Database } from "../../../src/store/schema.js";
@@ -209,7 +209,7 @@ describe("other CHECKs and keys", () => {
 describe("down", () => {
   it("drops every table it created", async () => {
     const migrator = new Migrator({ db, provider: migrationProvider });
-    const { error } = await migrator.migrateDown();
+    const { error } = await migrator.migrateTo(NO_MIGRATIONS);
     expect(error).toBeUndefined();
     const result = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db);
     expect(result.rows.map((r) => r.name).sort()).toEqual(["kysely_migration", "kysely_migration_lock", "sqlite_sequence"]);
