@@ -10,6 +10,9 @@ import { createQuestionRouter, type QuestionRouter } from "../conversation/quest
 import { EventHub } from "../conversation/event-hub.js";
 import { buildHttpApp } from "../http/http-app.js";
 import { anonymousHttpAuthenticator, type HttpAuthenticator } from "../http/http-auth.js";
+import { createJwtHttpAuthenticator } from "../http/jwt-http-authenticator.js";
+import { PrincipalStreams } from "../http/principal-streams.js";
+import { createLinkService } from "../auth/link-service.js";
 import { systemClock, isoTimestamp, type Clock } from "../lib/clock.js";
 import { newServerId, randomIds, type IdSource } from "../lib/ids.js";
 import { silentLogger, type Logger } from "../lib/logger.js";
@@ -132,6 +135,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     });
     const liveAgents = agents;
     const liveStreams = conversationRpc;
+    const httpSendStreams = new PrincipalStreams();
+    const links = createLinkService({ db, jwt: identity.jwt, clock, ids, log });
     identity.service.onPrincipalRemoved(({ principalId, reason }) => {
       const end =
         reason === "revoked"
@@ -139,6 +144,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
           : ({ code: "UNAUTHENTICATED", message: "principal not found" } as const);
       liveAgents.closePrincipal(principalId, end);
       liveStreams.closePrincipal(principalId, end);
+      httpSendStreams.closePrincipal(principalId, reason);
     });
     http = buildHttpApp({
       agents,
@@ -155,7 +161,14 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       questions,
       trustProxy: config.server.trustProxy,
       limits: config.limits,
-      auth: overrides.httpAuth ?? anonymousHttpAuthenticator,
+      auth:
+        overrides.httpAuth ??
+        (identity.isAuthEnabled
+          ? createJwtHttpAuthenticator({ resolver: identity.resolver, lockout: identity.lockout, log })
+          : anonymousHttpAuthenticator),
+      principalStreams: httpSendStreams,
+      links,
+      lockout: identity.isAuthEnabled ? identity.lockout : undefined,
       lifecycle: { isShuttingDown: () => shuttingDown },
     });
     const rpcAuth =
@@ -192,6 +205,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       createIdempotencyRepository(db)
         .sweepExpired(isoTimestamp(clock.now()))
         .catch((cause: unknown) => log.error("idempotency sweep failed", { cause }));
+      links.scrubExpiredTokens().catch((cause: unknown) => log.error("link token scrub failed", { cause }));
     }, SWEEP_INTERVAL_MS);
     sweepTimer.unref();
 

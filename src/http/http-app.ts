@@ -2,6 +2,8 @@
 // ABOUTME: error handler, shutdown gate, the one auth hook, and one plugin per resource.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { AgentManager } from "../agent/agent-manager.js";
+import type { LinkService } from "../auth/link-service.js";
+import type { Lockout } from "../auth/lockout.js";
 import type { ApprovalService } from "../conversation/approval-service.js";
 import type { ConversationService } from "../conversation/conversation-service.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
@@ -19,10 +21,13 @@ import { createBindingLookup } from "./binding-lookup.js";
 import { bindingRoutes } from "./binding-routes.js";
 import { cancelRoutes } from "./cancel-routes.js";
 import { healthRoutes, healthStreamRoutes } from "./health-routes.js";
+import { createAddressRateLimiter, type AddressRateLimiter } from "./address-rate-limiter.js";
 import { addAuthHook, decoratePrincipal, type HttpAuthenticator } from "./http-auth.js";
 import { createErrorHandler } from "./http-errors.js";
 import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./http-reply.js";
 import { createHistoryHandler } from "./history-routes.js";
+import { linkRoutes } from "./link-routes.js";
+import { PrincipalStreams } from "./principal-streams.js";
 import type { IdempotencyLookup } from "./idempotency.js";
 import { registerRawBodyParser } from "./request-body.js";
 import { questionRoutes } from "./question-routes.js";
@@ -73,6 +78,20 @@ export interface HttpDeps {
    * send stream a recipient of its agent's questions (SSE `user_question`) while its request is in flight.
    */
   questions?: Pick<QuestionRouter, "answer" | "listPending" | "addRecipient">;
+  /**
+   * Send streams by caller principal; the composition root calls `closePrincipal` when a principal is revoked or
+   * deleted. A fresh one by default.
+   */
+  principalStreams?: PrincipalStreams;
+  /** Device linking: enables the public `/api/link/request` and `/api/link/status/{code}`. */
+  links?: Pick<LinkService, "request" | "status">;
+  /** The per-address limit of the link routes; 60 requests a minute by default. */
+  linkRateLimiter?: AddressRateLimiter;
+  /**
+   * The brute-force lockout the link routes report unknown-code polls to (auth on). The JWT routes use the one
+   * inside `auth`.
+   */
+  lockout?: Pick<Lockout, "check" | "recordFailure" | "retryAfterSeconds">;
 }
 
 /**
@@ -80,7 +99,8 @@ export interface HttpDeps {
  * JWT routes (behind `deps.auth`): `/api/agents`, `/api/agents/{id}/history`, `/api/agents/{id}/send`,
  * `/api/send`, `/api/stats/usage`, `/api/requests/{id}/cancel`, plus `/api/threads/{id}/messages|usage` (with
  * `threads` or `db`), `/api/bindings` (with `db`), `/api/tools/approve|pending` (with `approvals`) and
- * `/api/questions/answer|pending` (with `questions`). On close, every open SSE stream gets its final frame and ends.
+ * `/api/questions/answer|pending` (with `questions`). Public with `links`: `/api/link/request`,
+ * `/api/link/status/{code}`. On close, every open SSE stream gets its final frame and ends.
  */
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
@@ -123,6 +143,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     bindings,
     idempotency: deps.idempotency,
     questions: deps.questions,
+    principalStreams: deps.principalStreams ?? new PrincipalStreams(),
   };
 
   void app.register(async (routes) => {
@@ -134,6 +155,16 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
         return undefined;
       });
       await api.register(healthStreamRoutes({ limits: deps.limits, registry }));
+      if (deps.links !== undefined) {
+        await api.register(
+          linkRoutes({
+            links: deps.links,
+            rateLimiter: deps.linkRateLimiter ?? createAddressRateLimiter({ clock: deps.clock }),
+            lockout: deps.lockout,
+            log: deps.log,
+          }),
+        );
+      }
       await api.register(async (jwt) => {
         addAuthHook(jwt, deps.auth);
         await jwt.register(

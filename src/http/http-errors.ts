@@ -14,11 +14,14 @@ export const INTERNAL_SERVER_ERROR = "internal server error";
  */
 export class HttpError extends Error {
   readonly statusCode: number;
+  /** Extra response headers (e.g. `Retry-After` on a lockout 429). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(statusCode: number, message: string, options?: { cause?: unknown }) {
+  constructor(statusCode: number, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
     super(message, options);
     this.name = "HttpError";
     this.statusCode = statusCode;
+    this.headers = Object.freeze({ ...options?.headers });
   }
 }
 
@@ -77,6 +80,7 @@ export function createErrorHandler(log: Logger) {
       return undefined;
     }
     if (status === 413) reply.header("connection", "close");
+    if (err instanceof HttpError) for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
     return sendError(reply, status, message);
   };
 }

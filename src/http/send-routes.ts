@@ -23,6 +23,7 @@ import {
 import { readJsonObject, stringField } from "./request-body.js";
 import { isValidIdSegment } from "./route-input.js";
 import { resolveSendTarget, type BindingLookup } from "./send-target.js";
+import type { PrincipalStreams } from "./principal-streams.js";
 import type { SseRegistry } from "./sse-channel.js";
 import { SseTurnWriter } from "./sse-writer.js";
 
@@ -38,6 +39,8 @@ export interface SendRouteDeps {
   idempotency?: IdempotencyLookup | undefined;
   /** When set, each send stream receives the target agent's `ask_user` questions while its request is in flight. */
   questions?: Pick<QuestionRouter, "addRecipient"> | undefined;
+  /** Send streams by caller principal, so revoking or deleting the caller ends its streams (http-api.md §10.4). */
+  principalStreams?: PrincipalStreams | undefined;
 }
 
 /** The sender recorded for leader sends. */
@@ -133,8 +136,12 @@ async function streamTurn(reply: FastifyReply, deps: SendRouteDeps, input: Omit<
     heartbeatIntervalMs: deps.limits.sseHeartbeatIntervalMs,
     writeStallTimeoutMs: deps.limits.sseWriteStallTimeoutMs,
     registry: deps.registry,
-    onClientGone: (requestId) => deps.conversations.clientGone(requestId),
+    onClientGone: (requestId, reason) => deps.conversations.clientGone(requestId, reason),
     questions: deps.questions === undefined ? undefined : { router: deps.questions, agentId: input.agentId },
+    owner:
+      deps.principalStreams === undefined || input.actorPrincipalId === null
+        ? undefined
+        : { principalId: input.actorPrincipalId, streams: deps.principalStreams },
   });
   let result: SendResult;
   try {

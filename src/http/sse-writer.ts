@@ -5,6 +5,7 @@ import { TERMINAL_TEXT, isTerminal, type AgentEvent } from "../agent/agent-event
 import type { TurnSink } from "../conversation/conversation-service.js";
 import type { UserQuestion } from "../conversation/question-repository.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
+import { PRINCIPAL_REVOKED_REASON, type PrincipalBoundStream, type PrincipalStreams } from "./principal-streams.js";
 import { SseChannel, type SseRegistry } from "./sse-channel.js";
 import { agentEventFrame, sseFrame, startedFrame } from "./sse-events.js";
 
@@ -12,8 +13,13 @@ export interface SseTurnWriterOptions {
   heartbeatIntervalMs: number;
   writeStallTimeoutMs: number;
   registry?: SseRegistry;
-  /** Told once when the client went away (disconnect or stalled write) before the terminal event was written. */
-  onClientGone: (requestId: string) => void;
+  /**
+   * Told once when the client went away (disconnect or stalled write) before the terminal event was written, or
+   * with reason `principal_revoked` when the stream was ended because its owner was revoked or deleted.
+   */
+  onClientGone: (requestId: string, reason?: string) => void;
+  /** The caller that opened the stream: revoking or deleting it ends the stream (http-api.md §10.4). */
+  owner?: { principalId: string; streams: PrincipalStreams };
   /**
    * Makes the stream a question recipient of `agentId` (packs-mcp.md §5.5) from construction until its terminal
    * event, its client going away, or `discard`. Questions are written as `user_question`, after `started`.
@@ -47,13 +53,17 @@ export interface TurnStarted {
  * nothing is lost or reordered. Once the client is gone, `deliver` resolves at once: the pipeline keeps
  * persisting the turn without this client.
  */
-export class SseTurnWriter implements TurnSink {
+export class SseTurnWriter implements TurnSink, PrincipalBoundStream {
   #options: SseTurnWriterOptions;
   #channel: Promise<SseChannel | undefined>;
   #resolveChannel!: (channel: SseChannel | undefined) => void;
   #isStarted = false;
   #isTerminated = false;
   #removeRecipient: (() => void) | undefined;
+  #untrackOwner: (() => void) | undefined;
+  /** Set when the owner was removed before `start`: the stream then ends right after `started`. */
+  #removedText: string | undefined;
+  #requestId: string | undefined;
 
   constructor(options: SseTurnWriterOptions) {
     this.#options = options;
@@ -64,6 +74,8 @@ export class SseTurnWriter implements TurnSink {
     this.#removeRecipient = questions?.router.addRecipient(questions.agentId, {
       deliverQuestion: (question) => this.#deliverQuestion(question),
     });
+    const owner = options.owner;
+    this.#untrackOwner = owner?.streams.track(owner.principalId, this);
   }
 
   /** Resolves once the stream is over (ended, client gone, or discarded). */
@@ -78,6 +90,7 @@ export class SseTurnWriter implements TurnSink {
   start(response: ServerResponse, headers: OutgoingHttpHeaders, started: TurnStarted): void {
     if (this.#isStarted) return;
     this.#isStarted = true;
+    this.#requestId = started.requestId;
     const channel = new SseChannel({
       response,
       headers,
@@ -90,9 +103,13 @@ export class SseTurnWriter implements TurnSink {
         if (!this.#isTerminated) this.#options.onClientGone(started.requestId);
       },
     });
-    void channel.settled.then(() => this.#stopQuestions());
+    void channel.settled.then(() => {
+      this.#stopQuestions();
+      this.#stopTracking();
+    });
     if (channel.open()) void channel.send(startedFrame(started));
     this.#resolveChannel(channel);
+    if (this.#removedText !== undefined) this.#endRemoved(channel, started.requestId, this.#removedText);
   }
 
   /** The turn was not started (dispatch failed or duplicate): any delivery resolves at once. */
@@ -100,7 +117,27 @@ export class SseTurnWriter implements TurnSink {
     if (this.#isStarted) return;
     this.#isStarted = true;
     this.#stopQuestions();
+    this.#stopTracking();
     this.#resolveChannel(undefined);
+  }
+
+  /**
+   * The owner was revoked or deleted: writes the terminal `error` `{"error": text}` after everything queued, ends
+   * the response and cancels the request with reason `principal_revoked`. Later agent events are not written.
+   * Before `start` the stream is ended right after its `started` event. A no-op once the stream is over.
+   */
+  endForRemovedPrincipal(text: string): void {
+    if (this.#isTerminated) return;
+    this.#isTerminated = true;
+    this.#stopQuestions();
+    this.#stopTracking();
+    if (!this.#isStarted) {
+      this.#removedText = text;
+      return;
+    }
+    void this.#channel.then((channel) => {
+      if (channel !== undefined) this.#endRemoved(channel, this.#requestId ?? "", text);
+    });
   }
 
   /**
@@ -114,6 +151,7 @@ export class SseTurnWriter implements TurnSink {
     if (isTerminal(event)) {
       this.#isTerminated = true;
       this.#stopQuestions();
+      this.#stopTracking();
       await channel.end(frame);
       return;
     }
@@ -127,6 +165,18 @@ export class SseTurnWriter implements TurnSink {
     void this.#channel.then((channel) => {
       if (channel !== undefined && !this.#isTerminated) void channel.send(frame);
     });
+  }
+
+  #endRemoved(channel: SseChannel, requestId: string, text: string): void {
+    if (!channel.isOpen) return;
+    void channel.end(sseFrame("error", { error: text }));
+    this.#options.onClientGone(requestId, PRINCIPAL_REVOKED_REASON);
+  }
+
+  #stopTracking(): void {
+    const untrack = this.#untrackOwner;
+    this.#untrackOwner = undefined;
+    untrack?.();
   }
 
   #stopQuestions(): void {
