@@ -37,6 +37,7 @@ export class SseChannel {
   #tail: Promise<unknown> = Promise.resolve();
   #heartbeat: NodeJS.Timeout | undefined;
   #pendingWaits = new Set<() => void>();
+  #corked = false;
   #settled: Promise<void>;
   #resolveSettled!: () => void;
 
@@ -92,6 +93,7 @@ export class SseChannel {
       if (finalChunk !== undefined && !(await this.#write(finalChunk))) return;
       if (this.#state !== "open") return;
       this.#leave("ended");
+      this.#uncork();
       this.#options.response.end();
     });
     this.#tail = result;
@@ -110,6 +112,7 @@ export class SseChannel {
       this.#markGone(false);
       return Promise.resolve(false);
     }
+    this.#corkUntilNextTurn(response);
     if (response.write(chunk)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const settle = (accepted: boolean) => {
@@ -128,6 +131,25 @@ export class SseChannel {
       this.#pendingWaits.add(cancel);
     });
   }
+
+  /**
+   * Agent frames arrive one per event-loop turn, so without this every SSE frame costs its own socket write (the
+   * bench measured one writev per chunk). Corking until the end of the turn sends the turn's frames together;
+   * backpressure is unchanged (write() still returns false past the high-water mark and 'drain' follows the flush).
+   */
+  #corkUntilNextTurn(response: ServerResponse): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    response.cork();
+    setImmediate(this.#uncork);
+  }
+
+  #uncork = (): void => {
+    if (!this.#corked) return;
+    this.#corked = false;
+    const response = this.#options.response;
+    if (!response.destroyed) response.uncork();
+  };
 
   #beat = (): void => {
     const response = this.#options.response;
@@ -152,6 +174,7 @@ export class SseChannel {
 
   #leave(state: "ended" | "gone"): void {
     this.#state = state;
+    this.#uncork();
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
     const response = this.#options.response;
