@@ -10,7 +10,7 @@ import type { Logger } from "../lib/logger.js";
 import { createIdempotencyRepository } from "../store/idempotency-repository.js";
 import { createLedgerRepository, type LedgerRepository } from "../store/ledger-repository.js";
 import { inTransaction, type StoreExecutor } from "../store/transaction.js";
-import type { ThreadRepository } from "../store/thread-repository.js";
+import { createThreadRepository } from "../store/thread-repository.js";
 import type { UsageRepository } from "../store/usage-repository.js";
 import type { EventHub } from "./event-hub.js";
 import { KeyedMutex } from "./keyed-mutex.js";
@@ -49,7 +49,6 @@ interface InFlight {
 
 export interface ConversationServiceDeps {
   db: StoreExecutor;
-  threads: ThreadRepository;
   ledger: LedgerRepository;
   usage: UsageRepository;
   agents: AgentManager;
@@ -102,10 +101,11 @@ export class ConversationService {
   async #send(input: SendInput): Promise<SendResult> {
     const { agents, hub, ids } = this.#deps;
     const now = this.#now();
-    const thread = await resolveThread(this.#deps.threads, ids, now, { ...input.thread, agentId: input.agentId });
     const requestId = ids.uuid();
     const idem = input.idempotency;
-    const userMessage = await inTransaction(this.#deps.db, async (trx) => {
+    // Thread, user message and idempotency key commit together: one commit per send instead of two.
+    const { thread, userMessage } = await inTransaction(this.#deps.db, async (trx) => {
+      const thread = await resolveThread(createThreadRepository(trx), ids, now, { ...input.thread, agentId: input.agentId });
       const event = await createLedgerRepository(trx, this.#deps.clock, ids).append({
         conversationKey: input.agentId,
         threadId: thread.id,
@@ -128,7 +128,7 @@ export class ConversationService {
           expiresAt: isoTimestamp(new Date(Date.parse(now) + (this.#deps.idempotencyTtlMs ?? DAY_MS))),
         });
       }
-      return event;
+      return { thread, userMessage: event };
     });
     hub.publish({ kind: "ledger", conversationKey: input.agentId, requestId, event: userMessage });
 

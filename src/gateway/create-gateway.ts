@@ -122,7 +122,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     const ledger = createLedgerRepository(db, clock, ids);
     const usage = createUsageRepository(db);
     const threads = createThreadRepository(db);
-    conversations = new ConversationService({ db, threads, ledger, usage, agents, hub, clock, ids, log, approvals });
+    conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals });
     conversationRpc = createClientConversationHandlers({
       conversations,
       agents,

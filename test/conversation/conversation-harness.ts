@@ -12,7 +12,6 @@ import type { Clock } from "../../src/lib/clock.js";
 import { randomIds } from "../../src/lib/ids.js";
 import { silentLogger } from "../../src/lib/logger.js";
 import { createLedgerRepository, type LedgerRepository } from "../../src/store/ledger-repository.js";
-import { createThreadRepository } from "../../src/store/thread-repository.js";
 import { createUsageRepository } from "../../src/store/usage-repository.js";
 import type { StoreDatabase } from "../../src/store/database.js";
 
@@ -111,7 +110,6 @@ export function buildDomain(store: StoreDatabase, clock: Clock, options: { appro
   const questions = createQuestionRouter({ db, hub, clock, ids: randomIds, log });
   const conversations = new ConversationService({
     db,
-    threads: createThreadRepository(db),
     ledger,
     usage: createUsageRepository(db),
     agents,

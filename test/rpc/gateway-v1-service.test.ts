@@ -21,7 +21,6 @@ import { createGrpcServer, type GrpcServerHandle } from "../../src/rpc/grpc-serv
 import { anonymousAuthenticator, type RpcAuthenticator, type RpcCallContext } from "../../src/rpc/rpc-auth.js";
 import { openDatabase, type StoreDatabase } from "../../src/store/database.js";
 import { createLedgerRepository } from "../../src/store/ledger-repository.js";
-import { createThreadRepository } from "../../src/store/thread-repository.js";
 import { createUsageRepository } from "../../src/store/usage-repository.js";
 import { covenControlClient, ThirdPartyAgentStream } from "../support/proto-client.js";
 
@@ -97,7 +96,6 @@ async function start(options: { auth?: RpcAuthenticator; injectionTimeoutMs?: nu
   });
   const conversations = new ConversationService({
     db: store.db,
-    threads: createThreadRepository(store.db),
     ledger: createLedgerRepository(store.db, systemClock, randomIds),
     usage: createUsageRepository(store.db),
     agents,

@@ -94,11 +94,12 @@ describe("openDatabase", () => {
     expect(threads).toEqual([{ id: "t1" }]);
   });
 
-  it("uses WAL, foreign keys and a 5 s busy timeout on a file database", async () => {
+  it("uses WAL with synchronous=NORMAL, foreign keys and a 5 s busy timeout on a file database", async () => {
     const store = await open(join(tempDir(), "gateway.db"));
     expect(await pragma(store, "journal_mode")).toBe("wal");
     expect(await pragma(store, "foreign_keys")).toBe(1);
     expect(await pragma(store, "busy_timeout")).toBe(5000);
+    expect(await pragma(store, "synchronous")).toBe(1);
   });
 
   it("opens :memory: with foreign keys on and without WAL", async () => {

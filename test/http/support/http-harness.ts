@@ -70,7 +70,6 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
   const threads = createThreadRepository(store.db);
   const conversations = new ConversationService({
     db: store.db,
-    threads,
     ledger,
     usage,
     agents,

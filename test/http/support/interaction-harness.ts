@@ -17,7 +17,6 @@ import { createMemoryLogger } from "../../../src/lib/logger.js";
 import { createAuditRepository, type AuditEntry } from "../../../src/store/audit-repository.js";
 import { openDatabase, type StoreDatabase } from "../../../src/store/database.js";
 import { createLedgerRepository } from "../../../src/store/ledger-repository.js";
-import { createThreadRepository } from "../../../src/store/thread-repository.js";
 import { createUsageRepository } from "../../../src/store/usage-repository.js";
 import { FakeAgent, type FakeAgentOptions } from "./fake-agent-io.js";
 import { TEST_LIMITS } from "./http-harness.js";
@@ -56,7 +55,6 @@ export async function createInteractionHarness(overrides: Partial<HttpDeps> = {}
   const usage = createUsageRepository(store.db);
   const conversations = new ConversationService({
     db: store.db,
-    threads: createThreadRepository(store.db),
     ledger,
     usage,
     agents,

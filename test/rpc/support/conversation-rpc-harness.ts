@@ -27,7 +27,6 @@ import { openDatabase, type StoreDatabase } from "../../../src/store/database.js
 import { createLedgerRepository, type LedgerRepository } from "../../../src/store/ledger-repository.js";
 import { createPrincipalRepository, type PrincipalType } from "../../../src/store/principal-repository.js";
 import { createRoleRepository, type RoleName } from "../../../src/store/role-repository.js";
-import { createThreadRepository } from "../../../src/store/thread-repository.js";
 import { createUsageRepository } from "../../../src/store/usage-repository.js";
 
 /** 44 characters, like the secrets `bootstrap` writes. */
@@ -104,7 +103,6 @@ export async function startConversationRpc(options: ConversationRpcOptions = {})
   questions.start();
   const conversations = new ConversationService({
     db,
-    threads: createThreadRepository(db),
     ledger,
     usage: createUsageRepository(db),
     agents,
