@@ -3,7 +3,7 @@
 import type { AgentEvent } from "../agent/agent-events.js";
 import type { LedgerEvent } from "../store/ledger-repository.js";
 import type { ToolApproval } from "../store/approval-repository.js";
-import type { UserQuestion } from "./question-repository.js";
+import type { UserQuestion } from "../store/question-repository.js";
 
 /**
  * What flows through the hub. `hubSeq` is a per-conversation monotonic sequence assigned at publish.

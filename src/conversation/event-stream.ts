@@ -7,7 +7,7 @@ import type { Logger } from "../lib/logger.js";
 import type { ToolApproval } from "../store/approval-repository.js";
 import type { LedgerEvent, LedgerRepository } from "../store/ledger-repository.js";
 import type { EventHub, HubEvent, SubscriptionEnd } from "./event-hub.js";
-import type { UserQuestion } from "./question-repository.js";
+import type { UserQuestion } from "../store/question-repository.js";
 import type { TurnCatchUpSnapshot } from "./turn-catch-up.js";
 
 /** Newest-history replay size without a (known) `since_event_id`. */

@@ -7,7 +7,7 @@ import type { Logger } from "../lib/logger.js";
 import { createAuditRepository } from "../store/audit-repository.js";
 import { inTransaction, type StoreExecutor } from "../store/transaction.js";
 import type { EventHub } from "./event-hub.js";
-import { createQuestionRepository, type QuestionAnswer, type QuestionOption, type UserQuestion } from "./question-repository.js";
+import { createQuestionRepository, type QuestionAnswer, type QuestionOption, type UserQuestion } from "../store/question-repository.js";
 
 export const DEFAULT_QUESTION_TIMEOUT_SECONDS = 60;
 export const MAX_QUESTION_TIMEOUT_SECONDS = 300;

@@ -5,7 +5,7 @@ import type { AgentInfo } from "../agent/agent-connection.js";
 import type { AgentManager } from "../agent/agent-manager.js";
 import { GatewayError } from "../lib/gateway-error.js";
 import { sendJson, sendMethodNotAllowed } from "./http-reply.js";
-import { queryParam, wildcardParam } from "./route-input.js";
+import { idBeforeSuffix, queryParam, wildcardParam } from "./route-input.js";
 
 type SubrouteHandler = (request: FastifyRequest, reply: FastifyReply, agentId: string) => Promise<FastifyReply>;
 
@@ -37,12 +37,6 @@ export function agentRoutes(deps: AgentRouteDeps) {
       throw new GatewayError("INVALID_ARGUMENT", "invalid path: must end with /history or /send");
     });
   };
-}
-
-/** The `{id}` part of `<id>/<suffix>` (empty for a bare `<suffix>`), or undefined when the suffix differs. */
-function idBeforeSuffix(rest: string, suffix: string): string | undefined {
-  if (rest === suffix) return "";
-  return rest.endsWith(`/${suffix}`) ? rest.slice(0, rest.length - suffix.length - 1) : undefined;
 }
 
 /** One entry of the agent list, keys in the spec's order, empty optional values omitted. */

@@ -1,7 +1,7 @@
 // ABOUTME: `ask_user` questions over HTTP (http-api.md §8): POST /api/questions/answer hands a valid answer to the
 // ABOUTME: waiting call, GET /api/questions/pending lists what is waiting. The question router owns the checks.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { UserQuestion } from "../conversation/question-repository.js";
+import type { UserQuestion } from "../store/question-repository.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
 import { GatewayError, isGatewayError } from "../lib/gateway-error.js";
 import { principalOf } from "./http-auth.js";

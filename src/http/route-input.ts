@@ -20,3 +20,9 @@ export function wildcardParam(request: FastifyRequest): string {
   const params = request.params as Record<string, string | undefined> | undefined;
   return params?.["*"] ?? "";
 }
+
+/** The `{id}` part of `<id>/<suffix>` (empty for a bare `<suffix>`), or undefined when the suffix differs. */
+export function idBeforeSuffix(rest: string, suffix: string): string | undefined {
+  if (rest === suffix) return "";
+  return rest.endsWith(`/${suffix}`) ? rest.slice(0, rest.length - suffix.length - 1) : undefined;
+}

@@ -3,7 +3,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { TERMINAL_TEXT, isTerminal, type AgentEvent } from "../agent/agent-events.js";
 import type { TurnSink } from "../conversation/conversation-service.js";
-import type { UserQuestion } from "../conversation/question-repository.js";
+import type { UserQuestion } from "../store/question-repository.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
 import { PRINCIPAL_REVOKED_REASON, type PrincipalBoundStream, type PrincipalStreams } from "./principal-streams.js";
 import { SseChannel, type SseRegistry } from "./sse-channel.js";

@@ -8,7 +8,7 @@ import type { Thread, ThreadRepository } from "../store/thread-repository.js";
 import type { MessageUsage, UsageRepository } from "../store/usage-repository.js";
 import { parseLimit } from "./history-routes.js";
 import { sendJson, sendMethodNotAllowed } from "./http-reply.js";
-import { isValidIdSegment, queryParam, wildcardParam } from "./route-input.js";
+import { idBeforeSuffix, isValidIdSegment, queryParam, wildcardParam } from "./route-input.js";
 import { toThreadMessage } from "./thread-messages.js";
 
 export interface ThreadRouteDeps {
@@ -32,12 +32,6 @@ export function threadRoutes(deps: ThreadRouteDeps) {
       throw new GatewayError("NOT_FOUND", "unknown endpoint");
     });
   };
-}
-
-/** The `{id}` part of `<id>/<suffix>` (empty for a bare `<suffix>`), or undefined when the suffix differs. */
-function idBeforeSuffix(rest: string, suffix: string): string | undefined {
-  if (rest === suffix) return "";
-  return rest.endsWith(`/${suffix}`) ? rest.slice(0, rest.length - suffix.length - 1) : undefined;
 }
 
 /** Throws INVALID_ARGUMENT `invalid path` (empty, `/` or `..`), then `invalid thread_id format` (not a UUID). */

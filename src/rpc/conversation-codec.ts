@@ -6,7 +6,7 @@ import type { AgentInfo } from "../agent/agent-connection.js";
 import type { ToolStateName } from "../agent/agent-events.js";
 import type { Attachment } from "../agent/agent-frames.js";
 import type { StreamMessage, StreamPayload } from "../conversation/event-stream.js";
-import type { UserQuestion } from "../conversation/question-repository.js";
+import type { UserQuestion } from "../store/question-repository.js";
 import * as pb from "../gen/coven_pb.js";
 import type { Binding } from "../store/binding-repository.js";
 import type { LedgerEvent } from "../store/ledger-repository.js";

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { sql, type Selectable } from "kysely";
 import { GatewayError } from "../lib/gateway-error.js";
 import type { ToolApprovalRow, ToolApprovalStatus } from "./schema.js";
+import { SYSTEM_ACTOR } from "./audit-repository.js";
 import type { StoreExecutor } from "./transaction.js";
 
 /** A stored tool approval. */
@@ -76,7 +77,6 @@ export interface ApprovalRepository {
   listExpiredPending(now: string): Promise<ToolApproval[]>;
 }
 
-const SYSTEM_ACTOR = "system";
 
 function toApproval(row: Selectable<ToolApprovalRow>): ToolApproval {
   return {

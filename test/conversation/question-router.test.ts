@@ -2,7 +2,7 @@
 // ABOUTME: (failed checks leave it pending), timeout, abort, shutdown, zero recipients and the pending listing.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { HubSubscription } from "../../src/conversation/event-hub.js";
-import type { UserQuestion } from "../../src/conversation/question-repository.js";
+import type { UserQuestion } from "../../src/store/question-repository.js";
 import { normalizeQuestionTimeout, type AskInput } from "../../src/conversation/question-router.js";
 import { isGatewayError } from "../../src/lib/gateway-error.js";
 import { createManualClock, openTempDatabase, type TempDatabase } from "../store/temp-database.js";

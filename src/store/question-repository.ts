@@ -1,8 +1,9 @@
 // ABOUTME: The durable record of `ask_user` questions (store.md §2 user_questions): insert, answer, expire, cancel.
 // ABOUTME: Every transition out of `pending` is one guarded UPDATE (… WHERE status = 'pending'), so it happens once.
 import { sql, type Selectable } from "kysely";
-import type { UserQuestionRow, UserQuestionStatus } from "../store/schema.js";
-import type { StoreExecutor } from "../store/transaction.js";
+import type { UserQuestionRow, UserQuestionStatus } from "./schema.js";
+import { SYSTEM_ACTOR } from "./audit-repository.js";
+import type { StoreExecutor } from "./transaction.js";
 
 /** One option of a question; `description` is absent when unset. */
 export interface QuestionOption {
@@ -55,7 +56,6 @@ export interface QuestionRepository {
   listExpiredPending(now: string): Promise<UserQuestion[]>;
 }
 
-const SYSTEM_ACTOR = "system";
 
 function encodeOptions(options: QuestionOption[]): string {
   return JSON.stringify(
