@@ -4,6 +4,7 @@ import type { AgentEvent } from "../agent/agent-events.js";
 import type { LedgerEvent } from "../store/ledger-repository.js";
 import type { ToolApproval } from "../store/approval-repository.js";
 import type { UserQuestion } from "../store/question-repository.js";
+import { silentLogger, type Logger } from "../lib/logger.js";
 
 /**
  * What flows through the hub. `hubSeq` is a per-conversation monotonic sequence assigned at publish.
@@ -32,6 +33,7 @@ export interface HubSubscription extends AsyncIterable<HubEvent> {
 }
 
 interface Subscriber {
+  id: number;
   queue: HubEvent[];
   head: number;
   max: number;
@@ -44,8 +46,15 @@ interface Subscriber {
 /** Per-conversation publish/subscribe with bounded queues. Publishing never blocks and never drops silently. */
 export class EventHub {
   #subscribers = new Map<string, Set<Subscriber>>();
+  #log: Logger;
+  #nextSubscriberId = 1;
   #seq = new Map<string, number>();
-  readonly counters = { published: 0, slowConsumerDisconnects: 0 };
+  readonly counters = { published: 0, subscriberOverflows: 0 };
+
+  /** `log` receives the warning for every subscriber removed on overflow (services.md §4). */
+  constructor(options: { log?: Logger } = {}) {
+    this.#log = options.log ?? silentLogger;
+  }
 
   /** Publishes to every subscriber of the event's conversation; returns the assigned hubSeq. */
   publish(input: HubEventInput): number {
@@ -74,6 +83,7 @@ export class EventHub {
       resolveEnded = resolve;
     });
     const sub: Subscriber = {
+      id: this.#nextSubscriberId++,
       queue: [],
       head: 0,
       max: options.maxQueue,
@@ -127,8 +137,14 @@ export class EventHub {
       return;
     }
     if (sub.queue.length - sub.head >= sub.max) {
-      this.counters.slowConsumerDisconnects += 1;
+      this.counters.subscriberOverflows += 1;
       const queued = sub.queue.length - sub.head;
+      this.#log.warn("event hub subscriber overflow", {
+        topic: conversationKey,
+        subscriber_id: sub.id,
+        queued,
+        overflows: this.counters.subscriberOverflows,
+      });
       sub.queue = [];
       sub.head = 0;
       this.#end(conversationKey, sub, { reason: "slow_consumer", resumeFromEventId: sub.lastLedgerEventId, queued });

@@ -86,7 +86,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let approvals: ApprovalService | undefined;
   let questions: QuestionRouter | undefined;
   let conversationRpc: ClientConversationHandlers | undefined;
-  const hub = new EventHub();
+  const hub = new EventHub({ log });
   let http: FastifyInstance | undefined;
   let grpc: GrpcServerHandle | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;

@@ -251,7 +251,7 @@ describe("openEventStream: ends", () => {
       resumeFromEventId: userMessage?.kind === "message" && userMessage.payload.kind === "event" ? userMessage.payload.event.eventId : "?",
     });
     expect((await slow.it.next()).done).toBe(true);
-    expect(domain.hub.counters.slowConsumerDisconnects).toBe(1);
+    expect(domain.hub.counters.subscriberOverflows).toBe(1);
 
     const fastItems = (await readUntil(fast.it, "done:fin")).filter((l) => l.startsWith("event:"));
     expect(fastItems).toHaveLength(11);

@@ -310,7 +310,7 @@ describe("StreamEvents flow control and lifecycle", () => {
       a.respond(requestId, { text: `${i}:${chunk}` });
       await fast.until((f) => f.filter((x) => x.payload === "text").length === i + 1, `chunk ${i}`);
     }
-    await waitUntil(() => h.hub.counters.slowConsumerDisconnects === 1, "the slow subscriber to overflow");
+    await waitUntil(() => h.hub.counters.subscriberOverflows === 1, "the slow subscriber to overflow");
     a.respond(requestId, { done: {} });
     await fast.next("done");
     expect(fast.frames.filter((f) => f.payload === "text")).toHaveLength(chunks);
