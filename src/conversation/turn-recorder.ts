@@ -46,6 +46,7 @@ export class TurnRecorder {
   #buffer = "";
   #hasText = false;
   #hasUsage = false;
+  #hasApprovals = false;
 
   constructor(deps: TurnRecorderDeps, turn: TurnContext) {
     this.#deps = deps;
@@ -124,6 +125,7 @@ export class TurnRecorder {
         });
         return;
       case "tool_approval":
+        this.#hasApprovals = true;
         await this.#deps.approvals?.recordPending({
           agentId: this.#turn.agentId,
           principalId: this.#turn.agentPrincipalId,
@@ -191,6 +193,8 @@ export class TurnRecorder {
   }
 
   async #afterTerminal(): Promise<void> {
+    // Only a turn that raised approvals can have pending ones; the others skip a write per turn.
+    if (!this.#hasApprovals) return;
     try {
       await this.#deps.approvals?.cancelForRequest(this.#turn.requestId);
     } catch (err) {
