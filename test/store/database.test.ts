@@ -60,7 +60,7 @@ async function tableNames(store: StoreDatabase): Promise<string[]> {
 }
 
 async function pragma(store: StoreDatabase, name: string): Promise<unknown> {
-  const result = await sql<Record<string, unknown>>`select * from ${sql.raw(`pragma_${name}`)}`.execute(store.db);
+  const result = await sql<Record<string, unknown>>`${sql.raw(`pragma ${name}`)}`.execute(store.db);
   return Object.values(result.rows[0] ?? {})[0];
 }
 
@@ -100,6 +100,8 @@ describe("openDatabase", () => {
     expect(await pragma(store, "foreign_keys")).toBe(1);
     expect(await pragma(store, "busy_timeout")).toBe(5000);
     expect(await pragma(store, "synchronous")).toBe(1);
+    expect(await pragma(store, "wal_autocheckpoint")).toBe(10000);
+    expect(await pragma(store, "journal_size_limit")).toBe(67108864);
   });
 
   it("opens :memory: with foreign keys on and without WAL", async () => {
