@@ -153,7 +153,7 @@ export class AgentManager {
       log: this.#log,
       now: this.#now,
       onClosed: (conn, end) => this.#closed(conn, end, principal),
-      onStateChange: (conn) => this.#emit("state", conn.snapshot()),
+      onStateChange: (conn) => this.#emit("state", () => conn.snapshot()),
     });
     this.#byAgentId.set(frame.agentId, connection);
     const mcpToken = randomUUID();
@@ -199,7 +199,7 @@ export class AgentManager {
       principal_id: principal.id,
       peer: io.peer,
     });
-    this.#emit("connected", connection.snapshot());
+    this.#emit("connected", () => connection.snapshot());
     return { kind: "registered", connection };
   }
 
@@ -389,11 +389,14 @@ export class AgentManager {
       }
     }
     this.#log.info("agent disconnected", { agent_id: connection.agentId, code: end.code, reason: end.message });
-    this.#emit("disconnected", connection.snapshot());
+    this.#emit("disconnected", () => connection.snapshot());
   }
 
-  #emit(event: "connected" | "disconnected" | "state", info: AgentInfo): void {
+  /** Wakes shutdown waiters and notifies listeners; the snapshot is only built when someone listens. */
+  #emit(event: "connected" | "disconnected" | "state", snapshot: () => AgentInfo): void {
     for (const check of [...this.#idleWaiters]) check();
+    if (this.#listeners.size === 0) return;
+    const info = snapshot();
     for (const listener of this.#listeners) {
       try {
         listener(event, info);
