@@ -160,6 +160,29 @@ describe("AgentStream handshake", () => {
   });
 });
 
+describe("AgentStream change listeners", () => {
+  it("reports connect, busy/idle and disconnect with a snapshot", async () => {
+    const h = await startServer();
+    const seen: string[] = [];
+    const unsubscribe = h.agents.onChange((event, info) => seen.push(`${event}:${info.agentId}:${info.state}`));
+    const stream = new ThirdPartyAgentStream(h.client);
+    stream.register("watched");
+    await stream.next("welcome");
+    const handle = await h.agents.dispatch({ agentId: "watched", requestId: "r", threadId: "t", sender: "s", content: "x" });
+    stream.respond("r", { done: { full_response: "" } });
+    for await (const event of handle.events) void event;
+    await stream.close();
+    unsubscribe();
+    expect(seen).toEqual([
+      "state:watched:idle",
+      "connected:watched:idle",
+      "state:watched:busy",
+      "state:watched:idle",
+      "disconnected:watched:offline",
+    ]);
+  });
+});
+
 describe("AgentStream revocation", () => {
   it("closes a principal's streams, including one that has not registered yet", async () => {
     const h = await startServer();
