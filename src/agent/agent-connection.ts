@@ -5,7 +5,7 @@ import type { AgentEvent, AgentTerminalEvent } from "./agent-events.js";
 import { isTerminal } from "./agent-events.js";
 import type { AgentStreamIo, Attachment, GitInfo, InjectionPriority, OutboundFrame, StreamEnd } from "./agent-frames.js";
 import { RequestQueue } from "./request-queue.js";
-import { GatewayError, describeError } from "../lib/gateway-error.js";
+import { GatewayError, describeError, isGatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
 
 export type AgentState = "registering" | "idle" | "busy" | "offline";
@@ -144,6 +144,8 @@ export class AgentConnection {
       await this.#io.write(frame);
     });
     this.#writeChain = result.catch((err: unknown) => {
+      // A frame refused before it was sent (too large) leaves the stream intact: only its caller fails.
+      if (isGatewayError(err, "RESOURCE_EXHAUSTED")) return;
       if (!this.#closed) {
         this.#log.warn("agent stream write failed", { agent_id: this.agentId, cause: err });
         const what = frame.kind === "welcome" ? "sending welcome" : "sending message";

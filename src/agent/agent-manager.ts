@@ -56,6 +56,8 @@ export class AgentManager {
   #mcpTokens = new Map<string, McpTokenGrant>();
   #tokenOf = new Map<AgentConnection, string>();
   #streamsPerPrincipal = new Map<string, number>();
+  /** Connections whose principal presence was counted (registered to the end), so only they are uncounted. */
+  #counted = new WeakSet<AgentConnection>();
   #listeners = new Set<ConnectionListener>();
   #shuttingDown = false;
   #idleWaiters = new Set<() => void>();
@@ -118,7 +120,11 @@ export class AgentManager {
     frame: RegisterFrame,
     io: AgentStreamIo,
     principal: StreamPrincipal,
-  ): Promise<{ kind: "registered"; connection: AgentConnection } | { kind: "duplicate" }> {
+  ): Promise<{ kind: "registered"; connection: AgentConnection } | { kind: "refused" }> {
+    if (this.#shuttingDown) {
+      io.end({ code: "UNAVAILABLE", message: "gateway shutting down" });
+      return { kind: "refused" };
+    }
     if (this.#byAgentId.has(frame.agentId)) {
       const reason = `agent ${frame.agentId} already registered`;
       let n = 1;
@@ -129,7 +135,7 @@ export class AgentManager {
         this.#log.debug("writing registration_error failed", { agent_id: frame.agentId, cause: err });
       }
       io.end({ code: "ALREADY_EXISTS", message: reason });
-      return { kind: "duplicate" };
+      return { kind: "refused" };
     }
     let instanceId = newInstanceId();
     while (this.#instanceInUse(instanceId)) instanceId = newInstanceId();
@@ -166,6 +172,12 @@ export class AgentManager {
     } catch (err) {
       this.#log.warn("loading secrets for agent failed; sending none", { agent_id: frame.agentId, cause: err });
     }
+    // The stream may have been closed (revocation, shutdown) while the secrets were loading: no Welcome then.
+    if (connection.isClosed) return { kind: "refused" };
+    if (this.#shuttingDown) {
+      connection.close({ code: "UNAVAILABLE", message: "gateway shutting down" });
+      return { kind: "refused" };
+    }
     const availableTools = [...this.#tools.toolsFor(frame.capabilities)].sort((a, b) =>
       a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
     );
@@ -184,6 +196,7 @@ export class AgentManager {
     welcome.catch(() => {});
     connection.markReady();
     if (!principal.isAnonymous) {
+      this.#counted.add(connection);
       const count = (this.#streamsPerPrincipal.get(principal.id) ?? 0) + 1;
       this.#streamsPerPrincipal.set(principal.id, count);
       if (count === 1) this.#presence.streamOpened(principal.id);
@@ -346,10 +359,13 @@ export class AgentManager {
     }
     await this.#waitForIdle(graceMs);
     const terminal: AgentTerminalEvent = { kind: "error", error: "gateway shutting down", origin: "gateway" };
+    const end = { code: "UNAVAILABLE", message: "gateway shutting down" } as const;
     for (const connection of [...this.#byAgentId.values()]) {
       connection.endAllRequests(terminal);
-      connection.close({ code: "UNAVAILABLE", message: "gateway shutting down" });
+      connection.close(end);
     }
+    // Streams that authenticated but never registered are ended too, with the same status.
+    for (const sessions of [...this.#sessions.values()]) for (const session of [...sessions]) session.terminate(end);
   }
 
   #waitForIdle(graceMs: number): Promise<void> {
@@ -379,7 +395,7 @@ export class AgentManager {
     const token = this.#tokenOf.get(connection);
     if (token) this.#mcpTokens.delete(token);
     this.#tokenOf.delete(connection);
-    if (!principal.isAnonymous) {
+    if (this.#counted.delete(connection)) {
       const count = (this.#streamsPerPrincipal.get(principal.id) ?? 1) - 1;
       if (count <= 0) {
         this.#streamsPerPrincipal.delete(principal.id);

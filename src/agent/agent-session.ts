@@ -132,7 +132,7 @@ export class AgentSession {
 
   async #register(frame: RegisterFrame): Promise<void> {
     const result = await this.#manager.register(frame, this.#io, this.#principal);
-    if (result.kind === "duplicate") {
+    if (result.kind === "refused") {
       this.#phase = "ended";
       this.#onEnded?.();
       return;

@@ -178,7 +178,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       log,
       maxMessageBytes: config.limits.grpcMaxMessageBytes,
       services: [
-        createCovenControlService({ agents, auth: rpcAuth, log }),
+        createCovenControlService({ agents, auth: rpcAuth, log, maxMessageBytes: config.limits.grpcMaxMessageBytes }),
         createAdminService({ auth: rpcAuth, log, identity: identity.service, handlers: [adminBindingHandlers({ db, clock, ids, log })] }),
         createClientService({ auth: rpcAuth, log, identity: identity.service, handlers: [conversationRpc.handlers] }),
         createGatewayV1Service({ agents, conversations, auth: rpcAuth, log }),

@@ -9,12 +9,19 @@ import type { RpcAuthenticator } from "./rpc-auth.js";
 import type { Logger } from "../lib/logger.js";
 
 /** CovenControl: the agent stream. */
-export function createCovenControlService(deps: { agents: AgentManager; auth: RpcAuthenticator; log: Logger }): {
+export function createCovenControlService(deps: {
+  agents: AgentManager;
+  auth: RpcAuthenticator;
+  log: Logger;
+  maxMessageBytes?: number;
+}): {
   service: DescService;
   implementation: UntypedServiceImplementation;
 } {
   return {
     service: pb.CovenControl,
-    implementation: { AgentStream: createAgentStreamHandler(deps) } as UntypedServiceImplementation,
+    implementation: {
+      AgentStream: createAgentStreamHandler({ ...deps, maxMessageBytes: deps.maxMessageBytes ?? 4 * 1024 * 1024 }),
+    } as UntypedServiceImplementation,
   };
 }

@@ -12,7 +12,10 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input),
-      requestDeserialize: deserializer(method.input),
+      requestDeserialize:
+        method.methodKind === "bidi_streaming" || method.methodKind === "client_streaming"
+          ? lenientDeserializer(method.input)
+          : deserializer(method.input),
       responseSerialize: serializer(method.output),
       responseDeserialize: deserializer(method.output),
       originalName: method.localName,
@@ -21,8 +24,18 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
   return definition as ServiceDefinition;
 }
 
+/**
+ * A request frame of a client stream that could not be decoded. Handed to the handler instead of letting grpc-js end
+ * the call with its own text, so the stream can end with the spec's `receiving message: <detail>`.
+ */
+export class DecodeFailure {
+  constructor(readonly cause: Error) {}
+}
+
 function serializer(schema: DescMessage): (value: unknown) => Buffer {
   return (value) => {
+    // Handlers that must check the encoded size first pass the bytes they already encoded.
+    if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     const bytes = toBinary(schema, value as never);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
@@ -30,4 +43,14 @@ function serializer(schema: DescMessage): (value: unknown) => Buffer {
 
 function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {
   return (bytes) => fromBinary(schema, bytes);
+}
+
+function lenientDeserializer(schema: DescMessage): (bytes: Buffer) => unknown {
+  return (bytes) => {
+    try {
+      return fromBinary(schema, bytes);
+    } catch (err) {
+      return new DecodeFailure(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
 }

@@ -20,7 +20,9 @@ interface Harness {
 
 const open: Harness[] = [];
 
-async function startServer(options: { heartbeatTimeoutMs?: number; auth?: RpcAuthenticator; queueHigh?: number } = {}): Promise<Harness> {
+async function startServer(
+  options: { heartbeatTimeoutMs?: number; auth?: RpcAuthenticator; queueHigh?: number; maxMessageBytes?: number } = {},
+): Promise<Harness> {
   const agents = new AgentManager({
     serverId: "coven-gateway-4242",
     mcpEndpoint: () => "http://localhost:8080/mcp",
@@ -31,7 +33,14 @@ async function startServer(options: { heartbeatTimeoutMs?: number; auth?: RpcAut
   const server = createGrpcServer({
     log: silentLogger,
     maxMessageBytes: 4 * 1024 * 1024,
-    services: [createCovenControlService({ agents, auth: options.auth ?? anonymousAuthenticator, log: silentLogger })],
+    services: [
+      createCovenControlService({
+        agents,
+        auth: options.auth ?? anonymousAuthenticator,
+        log: silentLogger,
+        ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
+      }),
+    ],
   });
   const { port } = await server.listen("127.0.0.1:0");
   const addr = `127.0.0.1:${port}`;
@@ -157,6 +166,73 @@ describe("AgentStream handshake", () => {
     expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(status.details).toBe("unknown public key");
     expect(sawHeaders).toBe(false);
+  });
+});
+
+describe("AgentStream robustness", () => {
+  it("refuses a frame too large to send without dropping the agent, and keeps serving it", async () => {
+    const h = await startServer({ maxMessageBytes: 1024 });
+    const stream = new ThirdPartyAgentStream(h.client);
+    stream.register("big");
+    await stream.next("welcome");
+    await expect(
+      h.agents.dispatch({ agentId: "big", requestId: "r1", threadId: "t", sender: "s", content: "x".repeat(2048) }),
+    ).rejects.toMatchObject({ code: "RESOURCE_EXHAUSTED" });
+    expect(h.agents.get("big")?.state).toBe("idle");
+    const handle = await h.agents.dispatch({ agentId: "big", requestId: "r2", threadId: "t", sender: "s", content: "small" });
+    expect((await stream.next("send_message")).send_message).toMatchObject({ request_id: "r2" });
+    stream.respond("r2", { done: { full_response: "" } });
+    for await (const event of handle.events) expect(event.kind).toBe("done");
+    stream.cancel();
+  });
+
+  it("ends the stream INTERNAL 'receiving message: ...' on a frame that does not decode", async () => {
+    const h = await startServer();
+    const raw = h.client.makeBidiStreamRequest(
+      "/coven.CovenControl/AgentStream",
+      (value: Buffer) => value,
+      (value: Buffer) => value,
+    );
+    const status = new Promise<grpc.StatusObject>((resolve) => raw.on("status", resolve));
+    raw.on("error", () => {});
+    raw.on("data", () => {});
+    raw.write(Buffer.from([0x0a, 0x03, 0x0a, 0x01, 0x61]));
+    raw.write(Buffer.from([0x0a, 0xff, 0xff]));
+    const result = await status;
+    expect(result.code).toBe(grpc.status.INTERNAL);
+    expect(result.details).toMatch(/^receiving message: /);
+  });
+
+  it("opens no session for a client that gave up while authentication ran", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const auth: RpcAuthenticator = {
+      authenticate: async () => {
+        await gate;
+        return { id: "slow-principal", isAnonymous: false, roles: [] };
+      },
+    };
+    const h = await startServer({ auth });
+    const stream = new ThirdPartyAgentStream(h.client);
+    stream.call.on("error", () => {});
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    stream.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(h.agents.closePrincipal("slow-principal", { code: "UNAVAILABLE", message: "x" })).toBe(0);
+  });
+
+  it("ends streams that never registered on shutdown, with the shutdown status", async () => {
+    const h = await startServer();
+    const stream = new ThirdPartyAgentStream(h.client);
+    await stream.headers;
+    await h.agents.shutdown(0);
+    const status = await stream.status;
+    expect(status.code).toBe(grpc.status.UNAVAILABLE);
+    expect(status.details).toBe("gateway shutting down");
   });
 });
 
