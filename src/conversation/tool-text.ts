@@ -12,7 +12,7 @@ export function toolResultText(id: string, output: string, isError: boolean): st
 }
 
 function inputValue(inputJson: string): string {
-  if (inputJson.trim() === "") return "{}";
+  if (inputJson === "") return "{}";
   try {
     JSON.parse(inputJson);
   } catch {

@@ -109,6 +109,22 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     return503OnClosing: false,
     trustProxy: deps.trustProxy ?? false,
     bodyLimit: deps.limits.maxBodyBytes,
+    // fastify rejects a path parameter over 100 characters before any hook runs; ids of any length must reach
+    // the auth hook and the route (`request not found`, `Code not found`) instead.
+    maxParamLength: 8192,
+    // A request that does not parse as HTTP still gets our error shape and the CSP header.
+    clientErrorHandler: (_error, socket) => {
+      if (!socket.writable) return;
+      const body = '{"error":"bad request"}\n';
+      socket.end(
+        "HTTP/1.1 400 Bad Request\r\n" +
+          "Connection: close\r\n" +
+          "Content-Type: application/json\r\n" +
+          `Content-Security-Policy: ${CONTENT_SECURITY_POLICY}\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+          body,
+      );
+    },
     frameworkErrors: (_error, _request, reply) => {
       reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
       sendError(reply, 400, "invalid path");

@@ -34,6 +34,11 @@ async function startTurn(harness: HttpHarness, protocolFeatures: string[] = []) 
 }
 
 describe("POST /api/requests/{id}/cancel checks", () => {
+  it("treats an id longer than fastify's default parameter limit like any unknown id", async () => {
+    h = await createHttpHarness();
+    expect(await cancel("r".repeat(300))).toEqual({ status: 404, body: '{"error":"request not found"}\n' });
+  });
+
   it("answers 405 with an empty body for other methods", async () => {
     h = await createHttpHarness();
     const res = await h.app.inject({ method: "GET", url: "/api/requests/r1/cancel" });

@@ -227,3 +227,22 @@ describe("shutdown gate", () => {
     expect(ready.body).toBe("shutting down");
   });
 });
+
+describe("malformed HTTP", () => {
+  it("answers a request that is not valid HTTP with our error shape and the CSP header", async () => {
+    const url = new URL(await (await harness()).listen());
+    const { connect } = await import("node:net");
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write("GET /health HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n");
+      });
+      let data = "";
+      socket.on("data", (chunk: Buffer) => (data += chunk.toString()));
+      socket.on("end", () => resolve(data));
+      socket.on("error", reject);
+    });
+    expect(raw.startsWith("HTTP/1.1 400 Bad Request\r\n")).toBe(true);
+    expect(raw).toContain(`Content-Security-Policy: ${CSP}\r\n`);
+    expect(raw.endsWith('\r\n\r\n{"error":"bad request"}\n')).toBe(true);
+  });
+});
