@@ -29,6 +29,8 @@ export interface PresenceTracker {
   streamOpened(principalId: string): void;
   streamClosed(principalId: string): void;
   frameReceived(principalId: string): void;
+  /** Another stream of an already-online principal registered or ended: record `last_seen` now. */
+  streamTouched(principalId: string): void;
 }
 
 /** Effective secrets of one agent id and the leader-role grant. */
@@ -47,6 +49,7 @@ export const noPresence: PresenceTracker = {
   streamOpened: () => {},
   streamClosed: () => {},
   frameReceived: () => {},
+  streamTouched: () => {},
 };
 
 export const emptyDirectory: AgentDirectory = {

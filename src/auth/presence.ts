@@ -17,6 +17,8 @@ export interface PresenceService {
   streamOpened(principalId: string): void;
   streamClosed(principalId: string): void;
   frameReceived(principalId: string): void;
+  /** Another stream of the principal registered or ended: `last_seen` = now (not throttled). */
+  streamTouched(principalId: string): void;
   /** Resolves once every queued store write has finished (tests, and shutdown before the database closes). */
   flush(): Promise<void>;
 }
@@ -71,6 +73,11 @@ export function createPresenceService(options: PresenceOptions): PresenceService
       const last = lastTouchMs.get(principalId);
       if (last !== undefined && nowMs - last < refreshMs) return;
       lastTouchMs.set(principalId, nowMs);
+      enqueue("last_seen", principalId, (now) => principals.touch(principalId, now));
+    },
+    streamTouched(principalId) {
+      if (principalId === ANONYMOUS_PRINCIPAL_ID) return;
+      lastTouchMs.set(principalId, clock.now().getTime());
       enqueue("last_seen", principalId, (now) => principals.touch(principalId, now));
     },
     flush() {

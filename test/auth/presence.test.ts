@@ -58,6 +58,15 @@ describe("createPresenceService", () => {
     expect((await principals.findById("p1"))?.lastSeen).toBe("2025-05-01T10:01:00.000Z");
   });
 
+  it("records last_seen at once when another stream of an online principal registers or ends", async () => {
+    await seed("p1");
+    presence.streamOpened("p1");
+    clock.set("2025-05-01T10:00:05.000Z");
+    presence.streamTouched("p1");
+    await presence.flush();
+    expect(await principals.findById("p1")).toMatchObject({ status: "online", lastSeen: "2025-05-01T10:00:05.000Z" });
+  });
+
   it("never overwrites pending or revoked, and ignores anonymous", async () => {
     await seed("pend", "pending");
     await seed("rev", "revoked");
