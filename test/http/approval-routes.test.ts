@@ -2,10 +2,10 @@
 // ABOUTME: through a live send stream, every check in the spec's order, the write to the agent, audit and listing.
 import { afterEach, describe, expect, it } from "vitest";
 import type { FakeAgent } from "./support/fake-agent-io.js";
-import { createInteractionHarness, type InteractionHarness } from "./support/interaction-harness.js";
+import { createHttpHarness, type HttpHarness } from "./support/http-harness.js";
 import { openSse, type SseResponse } from "./support/sse-client.js";
 
-let h: InteractionHarness | undefined;
+let h: HttpHarness | undefined;
 let url = "";
 const streams: SseResponse[] = [];
 
@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 async function setup(agentIds: string[] = ["a1"], failWritesOf?: "tool_approval") {
-  h = await createInteractionHarness();
+  h = await createHttpHarness();
   const agents: FakeAgent[] = [];
   for (const agentId of agentIds) agents.push(await h.connectAgent({ agentId, failWritesOf }));
   url = await h.listen();
@@ -24,7 +24,7 @@ async function setup(agentIds: string[] = ["a1"], failWritesOf?: "tool_approval"
 }
 
 /** Opens a send stream to the agent and has it ask for approval of `toolId`; resolves once the row is pending. */
-async function raiseApproval(harness: InteractionHarness, agent: FakeAgent, agentId: string, toolId: string) {
+async function raiseApproval(harness: HttpHarness, agent: FakeAgent, agentId: string, toolId: string) {
   const sse = await openSse(url, "/api/send", { body: { agent_id: agentId, content: "go", sender: "tester" } });
   streams.push(sse);
   const sent = await agent.nextSendMessage();
@@ -35,7 +35,7 @@ async function raiseApproval(harness: InteractionHarness, agent: FakeAgent, agen
   return { sse, requestId: sent.requestId, threadId: sent.threadId };
 }
 
-function approve(harness: InteractionHarness, payload: unknown) {
+function approve(harness: HttpHarness, payload: unknown) {
   return harness.app.inject({
     method: "POST",
     url: "/api/tools/approve",

@@ -4,10 +4,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { AskInput, AskOutcome } from "../../src/conversation/question-router.js";
 import { isGatewayError } from "../../src/lib/gateway-error.js";
 import type { FakeAgent } from "./support/fake-agent-io.js";
-import { createInteractionHarness, type InteractionHarness } from "./support/interaction-harness.js";
+import { createHttpHarness, type HttpHarness } from "./support/http-harness.js";
 import { openSse, type SseResponse } from "./support/sse-client.js";
 
-let h: InteractionHarness | undefined;
+let h: HttpHarness | undefined;
 let url = "";
 const streams: SseResponse[] = [];
 
@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function setup(agentIds: string[] = ["a1"]) {
-  h = await createInteractionHarness();
+  h = await createHttpHarness();
   const agents = new Map<string, FakeAgent>();
   for (const agentId of agentIds) agents.set(agentId, await h.connectAgent({ agentId }));
   url = await h.listen();
@@ -41,7 +41,7 @@ const YES_NO: Question = {
 };
 
 /** Asks as the agent's `ask_user` would, with one send stream open; returns the outcome and the question id. */
-async function ask(harness: InteractionHarness, sse: SseResponse, agentId: string, question: Question = YES_NO) {
+async function ask(harness: HttpHarness, sse: SseResponse, agentId: string, question: Question = YES_NO) {
   const seen = sse.events().filter((e) => e.event === "user_question").length;
   const outcome: Promise<AskOutcome> = harness.questions.ask({ agentId, ...question });
   outcome.catch(() => {});
@@ -50,7 +50,7 @@ async function ask(harness: InteractionHarness, sse: SseResponse, agentId: strin
   return { outcome, questionId: (event?.data as { question_id: string }).question_id, raw: event?.raw ?? "" };
 }
 
-function answer(harness: InteractionHarness, payload: unknown) {
+function answer(harness: HttpHarness, payload: unknown) {
   return harness.app.inject({
     method: "POST",
     url: "/api/questions/answer",
@@ -58,7 +58,7 @@ function answer(harness: InteractionHarness, payload: unknown) {
   });
 }
 
-async function isPending(harness: InteractionHarness, questionId: string): Promise<boolean> {
+async function isPending(harness: HttpHarness, questionId: string): Promise<boolean> {
   return (await harness.questions.listPending()).some((q) => q.questionId === questionId);
 }
 

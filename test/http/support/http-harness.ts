@@ -1,17 +1,21 @@
-// ABOUTME: Builds the HTTP app over the real domain: a migrated temp SQLite file, AgentManager, ConversationService.
-// ABOUTME: Tests use `inject` for plain routes and `listen` for SSE; `close` tears everything down in order.
+// ABOUTME: Builds the HTTP app over the real domain: a migrated temp SQLite file, AgentManager, ConversationService,
+// ABOUTME: approvals (recorded through the turn pipeline) and the question router.
+// Tests use `inject` for plain routes and `listen` for SSE; `close` tears everything down in order.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { AgentManager } from "../../../src/agent/agent-manager.js";
+import { createApprovalService, type ApprovalService } from "../../../src/conversation/approval-service.js";
 import { ConversationService } from "../../../src/conversation/conversation-service.js";
+import { createQuestionRouter, type QuestionRouter } from "../../../src/conversation/question-router.js";
 import { EventHub } from "../../../src/conversation/event-hub.js";
 import { buildHttpApp, type HttpDeps } from "../../../src/http/http-app.js";
 import { anonymousHttpAuthenticator } from "../../../src/http/http-auth.js";
 import { systemClock, type Clock } from "../../../src/lib/clock.js";
 import { randomIds } from "../../../src/lib/ids.js";
 import { createMemoryLogger } from "../../../src/lib/logger.js";
+import { createAuditRepository, type AuditEntry } from "../../../src/store/audit-repository.js";
 import { openDatabase, type StoreDatabase } from "../../../src/store/database.js";
 import { createIdempotencyRepository } from "../../../src/store/idempotency-repository.js";
 import { createLedgerRepository, type LedgerRepository } from "../../../src/store/ledger-repository.js";
@@ -38,7 +42,11 @@ export interface HttpHarness {
   ledger: LedgerRepository;
   usage: UsageRepository;
   threads: ThreadRepository;
+  approvals: ApprovalService;
+  questions: QuestionRouter;
   log: ReturnType<typeof createMemoryLogger>;
+  /** Audit entries of one action, newest first. */
+  audit(action: "approve_tool" | "answer_question"): Promise<AuditEntry[]>;
   connectAgent(options: FakeAgentOptions): Promise<FakeAgent>;
   /** Starts a real listener on 127.0.0.1:0 and returns its base URL. */
   listen(): Promise<string>;
@@ -65,6 +73,8 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
     limits: { requestQueueHigh: 256, requestQueueLow: 64, cancelGraceMs: 10_000, injectionTimeoutMs: 10_000 },
     log,
   });
+  const approvals = createApprovalService({ db: store.db, agents, hub, clock, ids: randomIds, log });
+  const questions = createQuestionRouter({ db: store.db, hub, clock, ids: randomIds, log });
   const ledger = createLedgerRepository(store.db, clock, randomIds);
   const usage = createUsageRepository(store.db);
   const threads = createThreadRepository(store.db);
@@ -77,6 +87,7 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
     clock,
     ids: randomIds,
     log,
+    approvals,
   });
   const { idempotency, ...overrides } = options.deps ?? {};
   const app = buildHttpApp({
@@ -91,6 +102,8 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
     lifecycle: { isShuttingDown: () => false },
     idempotency: idempotency === null ? undefined : (idempotency ?? createIdempotencyRepository(store.db)),
     db: store.db,
+    approvals,
+    questions,
     ...overrides,
   });
   await app.ready();
@@ -103,7 +116,10 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
     ledger,
     usage,
     threads,
+    approvals,
+    questions,
     log,
+    audit: (action) => createAuditRepository(store.db).list({ action, limit: 100 }),
     connectAgent: (agent) => FakeAgent.connect(agents, agent),
     async listen() {
       await app.listen({ port: 0, host: "127.0.0.1" });
@@ -113,6 +129,8 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
     },
     async close() {
       try {
+        approvals.stop();
+        await questions.shutdown();
         await agents.shutdown(0);
         await conversations.drain();
         await app.close();
