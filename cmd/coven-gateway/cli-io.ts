@@ -5,7 +5,7 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  /** Resolves when the process is asked to stop (SIGINT/SIGTERM); tests pass their own. */
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM/SIGHUP); tests pass their own. */
   signal?: AbortSignal;
 }
 

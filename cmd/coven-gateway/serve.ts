@@ -1,4 +1,4 @@
-// ABOUTME: `coven-gateway serve`: load config, print the banner and auth warning, run until SIGINT/SIGTERM.
+// ABOUTME: `coven-gateway serve`: load config, print the banner and auth warning, run until SIGINT/SIGTERM/SIGHUP.
 // ABOUTME: Shutdown runs the gateway's ordered stop; a second signal exits at once with 130.
 import { loadConfig, ConfigError } from "../../src/config/load-config.js";
 import { parseHostPort } from "../../src/config/derived.js";
@@ -92,7 +92,7 @@ function waitForStop(signal: AbortSignal | undefined): Promise<void> {
       if (count === 1) resolve();
       else process.exit(130);
     };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    // SIGHUP (the terminal running `npm start` closed) shuts down as gracefully as SIGTERM instead of dying at once.
+    for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(name, onSignal);
   });
 }
