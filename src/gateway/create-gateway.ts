@@ -8,6 +8,7 @@ import { createApprovalService, type ApprovalService } from "../conversation/app
 import { ConversationService } from "../conversation/conversation-service.js";
 import { createQuestionRouter, type QuestionRouter } from "../conversation/question-router.js";
 import { EventHub } from "../conversation/event-hub.js";
+import { recoverInterruptedTurns } from "../conversation/turn-recovery.js";
 import { buildHttpApp } from "../http/http-app.js";
 import { anonymousHttpAuthenticator, type HttpAuthenticator } from "../http/http-auth.js";
 import { createJwtHttpAuthenticator } from "../http/jwt-http-authenticator.js";
@@ -120,6 +121,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     approvals.start();
     questions.start();
     const ledger = createLedgerRepository(db, clock, ids);
+    // Turns of a previous run that died mid-turn get their terminal row before any new turn can start.
+    await recoverInterruptedTurns({ ledger, log });
     const usage = createUsageRepository(db);
     const threads = createThreadRepository(db);
     conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals });
