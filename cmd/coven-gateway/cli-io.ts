@@ -5,7 +5,7 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  /** Resolves when the process is asked to stop (SIGINT/SIGTERM); tests pass their own. */
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM/SIGHUP); tests pass their own. */
   signal?: AbortSignal;
 }
 
@@ -21,4 +21,14 @@ export function paint(io: CliIo, stream: CliIo["stdout"], colours: Colour[], tex
 /** Writes `Error: <message>` to stderr (red on a TTY). */
 export function printError(io: CliIo, message: string): void {
   io.stderr.write(paint(io, io.stderr, ["red"], `Error: ${message}`) + "\n");
+}
+
+/**
+ * Lets a command finish quietly when its reader goes away (`coven-gateway bootstrap | head -3`): EPIPE on the
+ * stream is dropped instead of crashing with a stack trace; the command's own work still completes.
+ */
+export function tolerateClosedReader(stream: NodeJS.WritableStream): void {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+  });
 }

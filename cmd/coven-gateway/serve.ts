@@ -1,4 +1,4 @@
-// ABOUTME: `coven-gateway serve`: load config, print the banner and auth warning, run until SIGINT/SIGTERM.
+// ABOUTME: `coven-gateway serve`: load config, print the banner and auth warning, run until SIGINT/SIGTERM/SIGHUP.
 // ABOUTME: Shutdown runs the gateway's ordered stop; a second signal exits at once with 130.
 import { loadConfig, ConfigError } from "../../src/config/load-config.js";
 import { parseHostPort } from "../../src/config/derived.js";
@@ -8,10 +8,12 @@ import { createLogger, type Logger } from "../../src/lib/logger.js";
 import { paint, printError, type CliIo } from "./cli-io.js";
 import { gatewayVersion } from "./main.js";
 
+// String.raw keeps every backslash as drawn; the backticks of the art come in as "`" substitutions, since an
+// escaped backtick would keep its backslash too.
 const BANNER = String.raw`
                                                   _
   ___ _____   _____ _ __         __ _  __ _| |_ _____      ____ _ _   _
- / __/ _ \ \ / / _ \ '_ \ _____ / _\` |/ _\` | __/ _ \ \ /\ / / _\` | | | |
+ / __/ _ \ \ / / _ \ '_ \ _____ / _${"`"} |/ _${"`"} | __/ _ \ \ /\ / / _${"`"} | | | |
 | (_| (_) \ V /  __/ | | |_____| (_| | (_| | ||  __/\ V  V / (_| | |_| |
  \___\___/ \_/ \___|_| |_|      \__, |\__,_|\__\___| \_/\_/ \__,_|\__, |
                                 |___/                             |___/
@@ -92,7 +94,7 @@ function waitForStop(signal: AbortSignal | undefined): Promise<void> {
       if (count === 1) resolve();
       else process.exit(130);
     };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    // SIGHUP (the terminal running `npm start` closed) shuts down as gracefully as SIGTERM instead of dying at once.
+    for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(name, onSignal);
   });
 }

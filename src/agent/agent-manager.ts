@@ -200,6 +200,7 @@ export class AgentManager {
       const count = (this.#streamsPerPrincipal.get(principal.id) ?? 0) + 1;
       this.#streamsPerPrincipal.set(principal.id, count);
       if (count === 1) this.#presence.streamOpened(principal.id);
+      else this.#presence.streamTouched(principal.id);
       if (frame.capabilities.includes("leader")) {
         this.#directory.grantLeader(principal.id).catch((err: unknown) => {
           this.#log.warn("granting leader role failed", { principal_id: principal.id, cause: err });
@@ -402,6 +403,7 @@ export class AgentManager {
         this.#presence.streamClosed(principal.id);
       } else {
         this.#streamsPerPrincipal.set(principal.id, count);
+        this.#presence.streamTouched(principal.id);
       }
     }
     this.#log.info("agent disconnected", { agent_id: connection.agentId, code: end.code, reason: end.message });

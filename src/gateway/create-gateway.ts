@@ -8,6 +8,7 @@ import { createApprovalService, type ApprovalService } from "../conversation/app
 import { ConversationService } from "../conversation/conversation-service.js";
 import { createQuestionRouter, type QuestionRouter } from "../conversation/question-router.js";
 import { EventHub } from "../conversation/event-hub.js";
+import { recoverInterruptedTurns } from "../conversation/turn-recovery.js";
 import { buildHttpApp } from "../http/http-app.js";
 import { anonymousHttpAuthenticator, type HttpAuthenticator } from "../http/http-auth.js";
 import { createJwtHttpAuthenticator } from "../http/jwt-http-authenticator.js";
@@ -31,6 +32,7 @@ import { createLedgerRepository } from "../store/ledger-repository.js";
 import { createThreadRepository } from "../store/thread-repository.js";
 import { createUsageRepository } from "../store/usage-repository.js";
 import { startIdentity, type GatewayIdentity } from "./identity-wiring.js";
+import { createPacks, type GatewayPacks } from "./packs-wiring.js";
 
 export type { GatewayIdentity } from "./identity-wiring.js";
 
@@ -82,6 +84,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let store: StoreDatabase | undefined;
   let identity: GatewayIdentity | undefined;
   let agents: AgentManager | undefined;
+  let packs: GatewayPacks | undefined;
   let conversations: ConversationService | undefined;
   let approvals: ApprovalService | undefined;
   let questions: QuestionRouter | undefined;
@@ -102,6 +105,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     store = await openDatabase({ path: config.database.path, log });
     const db = store.db;
     identity = await startIdentity({ config, db, clock, ids, log });
+    packs = createPacks({ db, clock, ids, log });
     agents = new AgentManager({
       serverId: newServerId(),
       mcpEndpoint: () => deriveMcpEndpoint(config, boundHttpPort, env),
@@ -111,6 +115,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       now: () => clock.now(),
       presence: identity.presence,
       directory: identity.directory,
+      tools: packs.catalog,
+      packTools: packs.agentTools,
     });
     approvals = createApprovalService({ db, agents, hub, clock, ids, log, timeoutMs: config.limits.toolApprovalTimeoutMs });
     questions = createQuestionRouter({ db, hub, clock, ids, log });
@@ -120,6 +126,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     approvals.start();
     questions.start();
     const ledger = createLedgerRepository(db, clock, ids);
+    // Turns of a previous run that died mid-turn get their terminal row before any new turn can start.
+    await recoverInterruptedTurns({ ledger, log });
     const usage = createUsageRepository(db);
     const threads = createThreadRepository(db);
     conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals });

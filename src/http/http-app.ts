@@ -110,8 +110,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     trustProxy: deps.trustProxy ?? false,
     bodyLimit: deps.limits.maxBodyBytes,
     // fastify rejects a path parameter over 100 characters before any hook runs; ids of any length must reach
-    // the auth hook and the route (`request not found`, `Code not found`) instead.
-    maxParamLength: 8192,
+    // the auth hook and the route (`request not found`, `Code not found`) instead. Set under routerOptions: the
+    // top-level option is deprecated (FSTDEP022) and printed a warning on every start.
+    routerOptions: { maxParamLength: 8192 },
     // A request that does not parse as HTTP still gets our error shape and the CSP header.
     clientErrorHandler: (_error, socket) => {
       if (!socket.writable) return;

@@ -77,6 +77,18 @@ export interface LedgerRepository {
   listConversationAfterSeq(conversationKey: string, afterSeq: number, limit: number): Promise<LedgerEvent[]>;
   /** Every event of one agent request, in seq order. */
   findByRequestId(requestId: string): Promise<LedgerEvent[]>;
+  /**
+   * Turns whose inbound user message has no terminal row (an outbound `message`, `error` or `system` with the same
+   * request id), oldest first: what a previous run left in flight when it died.
+   */
+  listUnterminatedTurns(): Promise<UnterminatedTurn[]>;
+}
+
+/** The identity of a turn that never got its terminal row (store.md §5). */
+export interface UnterminatedTurn {
+  conversationKey: string;
+  threadId: string | null;
+  requestId: string;
 }
 
 function toEvent(row: Selectable<LedgerEventRow>): LedgerEvent {
@@ -203,6 +215,31 @@ export function createLedgerRepository(db: StoreExecutor, clock: Clock, ids: IdS
         .orderBy("seq", "asc")
         .execute();
       return rows.map(toEvent);
+    },
+
+    async listUnterminatedTurns() {
+      const rows = await db
+        .selectFrom("ledger_events as turn")
+        .select(["turn.conversation_key", "turn.thread_id", "turn.request_id"])
+        .where("turn.direction", "=", "inbound_to_agent")
+        .where("turn.type", "=", "message")
+        .where("turn.request_id", "is not", null)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom("ledger_events as terminal")
+                .select("terminal.seq")
+                .whereRef("terminal.request_id", "=", "turn.request_id")
+                .where("terminal.direction", "=", "outbound_from_agent")
+                .where("terminal.type", "in", ["message", "error", "system"]),
+            ),
+          ),
+        )
+        .orderBy("turn.seq", "asc")
+        .execute();
+      return rows.flatMap((row) =>
+        row.request_id === null ? [] : [{ conversationKey: row.conversation_key, threadId: row.thread_id, requestId: row.request_id }],
+      );
     },
   };
 }

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { createPrincipalRepository } from "../../src/store/principal-repository.js";
+import { createManualClock } from "../store/temp-database.js";
 import { createRoleRepository } from "../../src/store/role-repository.js";
 import { createSecretRepository } from "../../src/store/secret-repository.js";
 import type { TestGateway } from "../support/gateway-harness.js";
@@ -212,6 +213,31 @@ describe("presence, secrets and the leader role", () => {
     expect((await principals.findById(id))?.status).toBe("online");
     await second.stream.close();
     await eventually(async () => ((await principals.findById(id))?.status === "offline" ? true : undefined));
+  });
+
+  it("moves last_seen when a further stream of an online principal registers or ends", async () => {
+    const startMs = Date.now();
+    const at = (offsetMs: number) => new Date(startMs + offsetMs).toISOString();
+    const clock = createManualClock(at(0));
+    const gw = await gateway({ clock });
+    const key = newAgentKey();
+    const id = await seedPrincipal(gw.gateway.store.db, { type: "agent", fingerprint: fingerprintOf(key) });
+    const principals = createPrincipalRepository(gw.gateway.store.db);
+    const lastSeen = async () => {
+      await gw.gateway.identity.presence.flush();
+      return (await principals.findById(id))?.lastSeen;
+    };
+    const first = await welcomed(gw, sshMetadata(key, { nowMs: startMs }), "touch-1");
+    expect(await lastSeen()).toBe(at(0));
+    // Well inside the once-a-minute frame throttle, so only the stream bookkeeping can move last_seen.
+    clock.set(at(10_000));
+    const second = await welcomed(gw, sshMetadata(key, { nowMs: startMs + 10_000 }), "touch-2");
+    expect(await lastSeen()).toBe(at(10_000));
+    clock.set(at(20_000));
+    await first.stream.close();
+    await eventually(async () => ((await lastSeen()) === at(20_000) ? true : undefined));
+    expect((await principals.findById(id))?.status).toBe("online");
+    await second.stream.close();
   });
 
   it("sends the global secrets overlaid by this agent id's secrets in the Welcome", async () => {

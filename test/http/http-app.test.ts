@@ -246,3 +246,18 @@ describe("malformed HTTP", () => {
     expect(raw.endsWith('\r\n\r\n{"error":"bad request"}\n')).toBe(true);
   });
 });
+
+describe("construction", () => {
+  it("builds without a fastify deprecation warning (FSTDEP022 maxParamLength)", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      await harness();
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+  });
+});

@@ -262,3 +262,26 @@ describe("other reads", () => {
     expect(await ledger.findByRequestId("none")).toEqual([]);
   });
 });
+
+describe("listUnterminatedTurns", () => {
+  it("lists only turns whose user message has no outbound message, error or system row, oldest first", async () => {
+    await addThread("t1");
+    const turn = (requestId: string) => event({ threadId: "t1", requestId });
+    const out = (requestId: string, type: NewLedgerEvent["type"]) =>
+      event({ threadId: "t1", requestId, direction: "outbound_from_agent", author: "agent:agent-1", type });
+    await ledger.append(turn("r-done"));
+    await ledger.append(out("r-done", "message"));
+    await ledger.append(turn("r-open-1"));
+    await ledger.append(out("r-open-1", "tool_call"));
+    await ledger.append(turn("r-error"));
+    await ledger.append(out("r-error", "error"));
+    await ledger.append(turn("r-canceled"));
+    await ledger.append(out("r-canceled", "system"));
+    await ledger.append(turn("r-open-2"));
+    await ledger.append(event({ author: "alice" }));
+    expect(await ledger.listUnterminatedTurns()).toEqual([
+      { conversationKey: "agent-1", threadId: "t1", requestId: "r-open-1" },
+      { conversationKey: "agent-1", threadId: "t1", requestId: "r-open-2" },
+    ]);
+  });
+});
