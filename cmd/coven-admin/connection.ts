@@ -135,6 +135,8 @@ export function describeFailure(rpc: string, err: unknown, conn: Connection): { 
       return { message: `${message} (${describeTokenSource(conn)})`, hint: "hint: this command needs a principal with the admin or owner role" };
     case "UNAVAILABLE":
       return { message, hint: `hint: is the gateway running at ${conn.addr}? (address from ${describeAddrSource(conn)})` };
+    case "NOT_FOUND":
+      return rpc === "SendMessage" ? { message, hint: "hint: check the agent id; 'coven-admin agents' lists registered agents" } : { message };
     default:
       return { message };
   }

@@ -3,6 +3,7 @@
 import { paint, type CliIo } from "../coven-gateway/cli-io.js";
 import { runAgentsCommand } from "./agents.js";
 import { runBindings } from "./bindings.js";
+import { runChat } from "./chat.js";
 import { runMe, runStatus } from "./identity.js";
 import { runInvite } from "./invite.js";
 import { BANNER } from "./output.js";
@@ -41,7 +42,7 @@ function printUsage(io: CliIo): void {
 }
 
 /** Runs one coven-admin command line; resolves with the exit code. */
-export async function main(argv: string[], io: CliIo): Promise<number> {
+export async function main(argv: string[], io: CliIo & { stdin?: NodeJS.ReadableStream }): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
@@ -65,9 +66,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case "invite":
       return runInvite(rest, io);
     case "chat":
-      // Listed in the spec's usage; the commands themselves are still open in issue 9.
-      io.stderr.write(`Error: ${command} is not available in this build yet\n`);
-      return 1;
+      return runChat(rest, io);
     default:
       io.stderr.write(`Unknown command: ${command}\n`);
       printUsage(io);
