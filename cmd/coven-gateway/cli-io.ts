@@ -22,3 +22,13 @@ export function paint(io: CliIo, stream: CliIo["stdout"], colours: Colour[], tex
 export function printError(io: CliIo, message: string): void {
   io.stderr.write(paint(io, io.stderr, ["red"], `Error: ${message}`) + "\n");
 }
+
+/**
+ * Lets a command finish quietly when its reader goes away (`coven-gateway bootstrap | head -3`): EPIPE on the
+ * stream is dropped instead of crashing with a stack trace; the command's own work still completes.
+ */
+export function tolerateClosedReader(stream: NodeJS.WritableStream): void {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+  });
+}

@@ -6,10 +6,12 @@ import { createLogger, type Logger } from "../../src/lib/logger.js";
 import { paint, printError, type CliIo } from "./cli-io.js";
 import { gatewayVersion, printAuthWarning } from "./startup-notices.js";
 
+// String.raw keeps every backslash as drawn; the backticks of the art come in as "`" substitutions, since an
+// escaped backtick would keep its backslash too.
 const BANNER = String.raw`
                                                   _
   ___ _____   _____ _ __         __ _  __ _| |_ _____      ____ _ _   _
- / __/ _ \ \ / / _ \ '_ \ _____ / _\` |/ _\` | __/ _ \ \ /\ / / _\` | | | |
+ / __/ _ \ \ / / _ \ '_ \ _____ / _${"`"} |/ _${"`"} | __/ _ \ \ /\ / / _${"`"} | | | |
 | (_| (_) \ V /  __/ | | |_____| (_| | (_| | ||  __/\ V  V / (_| | |_| |
  \___\___/ \_/ \___|_| |_|      \__, |\__,_|\__\___| \_/\_/ \__,_|\__, |
                                 |___/                             |___/

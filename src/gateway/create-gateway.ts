@@ -32,6 +32,7 @@ import { createLedgerRepository } from "../store/ledger-repository.js";
 import { createThreadRepository } from "../store/thread-repository.js";
 import { createUsageRepository } from "../store/usage-repository.js";
 import { startIdentity, type GatewayIdentity } from "./identity-wiring.js";
+import { createPacks, type GatewayPacks } from "./packs-wiring.js";
 
 export type { GatewayIdentity } from "./identity-wiring.js";
 
@@ -83,6 +84,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let store: StoreDatabase | undefined;
   let identity: GatewayIdentity | undefined;
   let agents: AgentManager | undefined;
+  let packs: GatewayPacks | undefined;
   let conversations: ConversationService | undefined;
   let approvals: ApprovalService | undefined;
   let questions: QuestionRouter | undefined;
@@ -103,6 +105,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     store = await openDatabase({ path: config.database.path, log });
     const db = store.db;
     identity = await startIdentity({ config, db, clock, ids, log });
+    packs = createPacks({ db, clock, ids, log });
     agents = new AgentManager({
       serverId: newServerId(),
       mcpEndpoint: () => deriveMcpEndpoint(config, boundHttpPort, env),
@@ -112,6 +115,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       now: () => clock.now(),
       presence: identity.presence,
       directory: identity.directory,
+      tools: packs.catalog,
+      packTools: packs.agentTools,
     });
     approvals = createApprovalService({ db, agents, hub, clock, ids, log, timeoutMs: config.limits.toolApprovalTimeoutMs });
     questions = createQuestionRouter({ db, hub, clock, ids, log });

@@ -1,7 +1,7 @@
 // ABOUTME: The coven-gateway CLI: usage and exit codes, serve with and without a config file, health/agents probes,
-// ABOUTME: and a real child process that exits 0 on SIGTERM or SIGHUP with an agent connected.
+// ABOUTME: and real child processes: exit 0 on SIGTERM or SIGHUP with an agent connected, no EPIPE under `| head`.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -102,6 +102,7 @@ describe("coven-gateway serve", () => {
     const grpcAddr = await waitFor(() => /gRPC server listening addr=(\S+)/.exec(io.out())?.[1]);
     expect(httpAddr).not.toMatch(/:0$/);
     expect(grpcAddr).not.toMatch(/:0$/);
+    expect(io.out()).toContain(" / __/ _ \\ \\ / / _ \\ '_ \\ _____ / _` |/ _` | __/ _ \\ \\ /\\ / / _` | | | |\n");
     expect(io.out()).toContain("    ▶ Config:    " + join(dir, "gateway.yaml") + "\n");
     expect(io.err()).toContain("⚠  AUTH DISABLED: no auth.jwt_secret configured.");
     const health = await fetch(`http://${httpAddr}/health`);
@@ -206,5 +207,18 @@ describe("coven-gateway as a process", () => {
     expect(await exited).toBe(0);
     expect(Date.now() - started).toBeLessThan(8_000);
     expect((await agent.next("shutdown")).shutdown).toEqual({ reason: "gateway shutting down" });
+  }, 30_000);
+
+  it("finishes bootstrap quietly when its reader closes early (`| head -1`)", () => {
+    const dir = tempDir();
+    const result = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" dist/cmd/coven-gateway.js bootstrap --name me | head -1`], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, "cfg"), XDG_DATA_HOME: join(dir, "data") },
+      encoding: "utf8",
+    });
+    expect(result.stderr).not.toContain("EPIPE");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("Created config");
+    expect(existsSync(join(dir, "cfg", "coven", "token"))).toBe(true);
   }, 30_000);
 });
