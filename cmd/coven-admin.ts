@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // ABOUTME: Entry point of the `coven-admin` operator CLI.
-// ABOUTME: The commands arrive with the CLI issue; until then it says so plainly and exits non-zero.
-process.stderr.write("coven-admin: not yet available in this build (the operator CLI arrives with a later release)\n");
-process.exitCode = 1;
+// ABOUTME: Delegates to cmd/coven-admin/main.ts and exits with its code.
+import { main } from "./coven-admin/main.js";
+
+process.exitCode = await main(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr });

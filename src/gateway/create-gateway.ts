@@ -26,7 +26,8 @@ import { createCovenControlService } from "../rpc/coven-control-service.js";
 import { createGrpcServer, type GrpcServerHandle } from "../rpc/grpc-server.js";
 import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
 import { createRpcIdentityAuthenticator } from "../rpc/rpc-authenticator.js";
-import { openDatabase, type StoreDatabase } from "../store/database.js";
+import { isMemoryDatabase, openDatabase, type StoreDatabase } from "../store/database.js";
+import { acquireDatabaseLock, type DatabaseLock } from "../store/database-lock.js";
 import { createIdempotencyRepository } from "../store/idempotency-repository.js";
 import { createLedgerRepository } from "../store/ledger-repository.js";
 import { createThreadRepository } from "../store/thread-repository.js";
@@ -97,6 +98,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let sweepTimer: NodeJS.Timeout | undefined;
   let shuttingDown = false;
   let stopping: Promise<void> | undefined;
+  let dbLock: DatabaseLock | undefined;
 
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`gateway not started: ${what} unavailable`);
@@ -104,6 +106,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   };
 
   async function start(): Promise<GatewayAddresses> {
+    // One gateway per database file: a second one is refused with the holder's pid instead of sharing it unnoticed.
+    if (!isMemoryDatabase(config.database.path)) dbLock = acquireDatabaseLock(config.database.path);
     store = await openDatabase({ path: config.database.path, log });
     const db = store.db;
     identity = await startIdentity({ config, db, clock, ids, log });
@@ -272,6 +276,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     await step("mcp", async () => mcp?.close());
     await step("presence", async () => identity?.presence.flush());
     await step("database", async () => store?.close());
+    await step("database lock", async () => dbLock?.release());
     if (errors.length > 0) log.warn("shutdown finished with errors", { count: errors.length });
   }
 

@@ -1,6 +1,6 @@
 // ABOUTME: Opens the SQLite database through Kysely, sets the pragmas and runs every pending migration.
 // ABOUTME: The returned StoreDatabase is the single owner of the connection; close() ends it.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect } from "kysely";
@@ -24,15 +24,21 @@ export interface StoreDatabase {
   close(): Promise<void>;
 }
 
-function isMemoryPath(path: string): boolean {
+/** True for the paths that name a private in-memory database instead of a file. */
+export function isMemoryDatabase(path: string): boolean {
   return path === ":memory:" || path === "";
 }
 
 function openConnection(path: string): SQLite.Database {
-  if (!isMemoryPath(path)) mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+  if (!isMemoryDatabase(path)) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+    // Created 0600 like the token files: the database holds principals, secrets' hashes and every message. SQLite
+    // gives its -wal and -shm files the database file's mode.
+    if (!existsSync(path)) writeFileSync(path, "", { flag: "a", mode: 0o600 });
+  }
   const sqlite = new SQLite(path);
   try {
-    if (!isMemoryPath(path)) {
+    if (!isMemoryDatabase(path)) {
       sqlite.pragma("journal_mode = WAL");
       // WAL with synchronous=NORMAL never corrupts and loses nothing when the process dies; only the last commits
       // can roll back on power loss. FULL fsyncs the WAL on every commit, which doubled the cost of each send.
@@ -66,7 +72,7 @@ async function migrate(db: Kysely<Database>, log: Logger): Promise<void> {
 }
 
 /**
- * Opens the database at `path` (creating missing parent directories with mode 0750), sets
+ * Opens the database at `path` (creating missing parent directories with mode 0750 and a new file with mode 0600), sets
  * `journal_mode=WAL` (file databases only), `foreign_keys=ON` and `busy_timeout=5000`, and migrates to the
  * latest schema before returning. Throws GatewayError INTERNAL when the file cannot be opened or a migration
  * fails; the connection is closed in both cases.

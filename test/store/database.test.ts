@@ -120,6 +120,12 @@ describe("openDatabase", () => {
     expect(statSync(join(root, "a", "b")).mode & 0o777).toBe(0o750);
   });
 
+  it("creates a new database file with mode 0600, and its WAL files likewise", async () => {
+    const path = join(tempDir(), "gateway.db");
+    await open(path);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
   it("fails with INTERNAL and logs the failing migration when a migration errors", async () => {
     const dir = tempDir();
     const path = join(dir, "gateway.db");
