@@ -4,6 +4,7 @@ import { paint, type CliIo } from "../coven-gateway/cli-io.js";
 import { runAgentsCommand } from "./agents.js";
 import { runBindings } from "./bindings.js";
 import { runMe, runStatus } from "./identity.js";
+import { runInvite } from "./invite.js";
 import { BANNER } from "./output.js";
 import { runToken } from "./token.js";
 
@@ -62,6 +63,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case "token":
       return runToken(rest, io);
     case "invite":
+      return runInvite(rest, io);
     case "chat":
       // Listed in the spec's usage; the commands themselves are still open in issue 9.
       io.stderr.write(`Error: ${command} is not available in this build yet\n`);
