@@ -2,7 +2,7 @@
 // ABOUTME: Follows config spec §1 step by step; every failure is a ConfigError `<stage>: <detail>`.
 
 import fs from "node:fs";
-import { parseDocument, type Document } from "yaml";
+import { Parser, parseDocument, type Document } from "yaml";
 import { silentLogger, type Logger } from "../lib/logger.js";
 import { buildConfig, featureWarnings } from "./build-config.js";
 import { ConfigError } from "./config-error.js";
@@ -33,12 +33,41 @@ function parseYaml(text: string): Document.Parsed {
   return parseDocument(text, YAML_OPTIONS);
 }
 
-/** The first line of a yaml error ("... at line 3, column 1"), without the code frame. */
-function describeYamlError(doc: Document.Parsed): string | undefined {
+/**
+ * The first line of a yaml error without its code frame, as "<what> at line L, column C" where L:C is the fault:
+ * yaml places an unclosed quote at the end of the file (and its own line numbers can be off by one), so the
+ * position is recomputed from the source, moved back to where an unterminated quote or flow collection opens.
+ */
+function describeYamlError(doc: Document.Parsed, text: string): string | undefined {
   const first = doc.errors[0];
   if (!first) return undefined;
   if (first.code === "MULTIPLE_DOCS") return "the file must contain a single YAML document";
-  return (first.message.split("\n")[0] ?? first.message).replace(/:$/, "");
+  const what = (first.message.split("\n")[0] ?? first.message).replace(/:$/, "").replace(/ at line \d+, column \d+$/, "");
+  const { line, col } = lineAndColumn(text, faultOffset(text, first.pos[0]));
+  return `${what} at line ${line}, column ${col}`;
+}
+
+/** Where the construct an error complains about opens: the last unterminated quote or flow collection before it. */
+function faultOffset(text: string, offset: number): number {
+  let opener: number | undefined;
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== "object") return;
+    const token = node as { type?: string; offset?: number; source?: string; end?: Array<{ source?: string }> };
+    if (typeof token.offset === "number" && token.offset <= offset) {
+      const quote = token.type === "double-quoted-scalar" ? '"' : token.type === "single-quoted-scalar" ? "'" : undefined;
+      if (quote !== undefined && (token.source?.length === 1 || !token.source?.endsWith(quote))) opener = token.offset;
+      if (token.type === "flow-collection" && !token.end?.some((e) => e.source === "]" || e.source === "}")) opener = token.offset;
+    }
+    for (const value of Object.values(node)) visit(value);
+  };
+  for (const token of new Parser().parse(text)) visit(token);
+  return opener ?? offset;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, Math.min(offset, text.length));
+  const lineStart = before.lastIndexOf("\n") + 1;
+  return { line: before.split("\n").length, col: offset - lineStart + 1 };
 }
 
 function toPlain(doc: Document.Parsed): unknown {
@@ -105,7 +134,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       log.warn("environment variable not set in config", { var: name });
     }
     const doc = parseYaml(expanded.text);
-    const syntaxError = describeYamlError(doc);
+    const syntaxError = describeYamlError(doc, expanded.text);
     if (syntaxError !== undefined) throw new ConfigError("parsing config file", syntaxError);
     settings = layerSettings(toPlain(doc), defaults, {
       sourceText: (keyPath) => {

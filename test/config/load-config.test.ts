@@ -310,6 +310,14 @@ describe("booleans and type errors", () => {
     expect(loadError(fx, "logging:\n  level: a\n  level: b\n")).toMatch(/^parsing config file: Map keys must be unique/);
     expect(loadError(fx, "a: 1\n---\nb: 2\n")).toBe("parsing config file: the file must contain a single YAML document");
   });
+
+  it.each([
+    ["an unclosed quote", 'server:\n  grpc_addr: "a\n  http_addr: b\nlogging:\n  level: info\n', /Missing closing "quote at line 2, column 14$/],
+    ["an unclosed flow sequence", "server:\n  grpc_addr: [a\nlogging:\n  level: info\n", / at line 2, column 14$/],
+    ["a mis-indented key", "server:\n  grpc_addr: a\n   http_addr: b\n", / at line 2, column 14$/],
+  ])("points a YAML syntax error at the line of the fault, not past the end of the file (%s)", (_name, text, line) => {
+    expect(loadError(fx, text)).toMatch(line);
+  });
 });
 
 describe("the result", () => {
