@@ -8,7 +8,7 @@ import { defaultConfig, defaultDataDir, resolveConfigPath } from "../../src/conf
 import { describeError } from "../../src/lib/gateway-error.js";
 import { writePrivateFile } from "./bootstrap.js";
 import { printError, type CliIo } from "./cli-io.js";
-import { printAuthWarning } from "./serve.js";
+import { printAuthWarning } from "./startup-notices.js";
 
 /** Reads answers one line at a time; `undefined` once the input has ended. */
 class LineReader {

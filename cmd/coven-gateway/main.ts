@@ -1,11 +1,11 @@
 // ABOUTME: Dispatches `coven-gateway <command>`: serve, init, bootstrap, health, agents, help, version (cli.md §2).
 // ABOUTME: Returns the process exit code instead of exiting, so tests can run it in-process.
-import { createRequire } from "node:module";
 import type { CliIo } from "./cli-io.js";
 import { runBootstrap } from "./bootstrap.js";
 import { runInit } from "./init.js";
 import { runServe } from "./serve.js";
 import { runHealth, runAgents } from "./health.js";
+import { gatewayVersion } from "./startup-notices.js";
 
 export const USAGE = `Usage: coven-gateway <command>
 
@@ -16,19 +16,6 @@ Commands:
   health                 Check gateway health
   agents                 List connected agents
 `;
-
-/** The package version, read from package.json at run time. */
-export function gatewayVersion(): string {
-  const require = createRequire(import.meta.url);
-  for (const candidate of ["../../package.json", "../../../package.json"]) {
-    try {
-      return (require(candidate) as { version: string }).version;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
-    }
-  }
-  return "0.0.0";
-}
 
 /** Runs one command line; resolves with the exit code. `io.stdin` (default process.stdin) feeds `init`. */
 export async function main(argv: string[], io: CliIo & { stdin?: NodeJS.ReadableStream }): Promise<number> {

@@ -1,12 +1,10 @@
 // ABOUTME: `coven-gateway serve`: load config, print the banner and auth warning, run until SIGINT/SIGTERM/SIGHUP.
 // ABOUTME: Shutdown runs the gateway's ordered stop; a second signal exits at once with 130.
 import { loadConfig, ConfigError } from "../../src/config/load-config.js";
-import { parseHostPort } from "../../src/config/derived.js";
-import type { GatewayConfig } from "../../src/config/types.js";
 import { createGateway } from "../../src/gateway/create-gateway.js";
 import { createLogger, type Logger } from "../../src/lib/logger.js";
 import { paint, printError, type CliIo } from "./cli-io.js";
-import { gatewayVersion } from "./main.js";
+import { gatewayVersion, printAuthWarning } from "./startup-notices.js";
 
 // String.raw keeps every backslash as drawn; the backticks of the art come in as "`" substitutions, since an
 // escaped backtick would keep its backslash too.
@@ -18,24 +16,6 @@ const BANNER = String.raw`
  \___\___/ \_/ \___|_| |_|      \__, |\__,_|\__\___| \_/\_/ \__,_|\__, |
                                 |___/                             |___/
 `;
-
-/** Prints the auth-disabled warning block (cli.md §2.1) to stderr. */
-export function printAuthWarning(io: CliIo, config: GatewayConfig): void {
-  const lines = [
-    "⚠  AUTH DISABLED: no auth.jwt_secret configured.",
-    "   Every gRPC, HTTP and MCP caller is treated as an anonymous admin.",
-    "   Run `coven-gateway bootstrap --name <you>` to create a secret, an owner and a token.",
-  ];
-  for (const addr of [config.server.grpcAddr, config.server.httpAddr]) {
-    if (!isLoopbackAddr(addr)) lines.push(`   WARNING: ${addr} is reachable from other hosts while auth is disabled.`);
-  }
-  io.stderr.write(lines.map((l) => paint(io, io.stderr, ["yellow", "bold"], l)).join("\n") + "\n");
-}
-
-function isLoopbackAddr(addr: string): boolean {
-  const { host } = parseHostPort(addr);
-  return host === "localhost" || host === "::1" || /^127\./.test(host);
-}
 
 /** Runs the server until a signal arrives; resolves with the exit code. */
 export async function runServe(io: CliIo): Promise<number> {

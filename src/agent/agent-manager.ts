@@ -15,8 +15,9 @@ import {
   type StreamPrincipal,
   type ToolCatalog,
 } from "./agent-ports.js";
-import { AgentSession, newInstanceId } from "./agent-session.js";
+import { AgentSession, type RegistrationResult } from "./agent-session.js";
 import { GatewayError } from "../lib/gateway-error.js";
+import { newInstanceId } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
 
 export interface AgentManagerOptions {
@@ -91,7 +92,10 @@ export class AgentManager {
     }
     const owned = sessions;
     const session: AgentSession = new AgentSession({
-      manager: this,
+      register: (frame, sessionIo, sessionPrincipal) => this.#register(frame, sessionIo, sessionPrincipal),
+      frameReceived: (connection) => this.#frameReceived(connection),
+      runPackTool: (connection, frame) => this.#runPackTool(connection, frame),
+      now: () => this.#now().getTime(),
       io,
       principal,
       log: this.#log,
@@ -113,14 +117,9 @@ export class AgentManager {
 
   /**
    * Registration steps 2–5 of agent-stream.md §2. On a duplicate agent_id the stream gets `registration_error`
-   * and ends ALREADY_EXISTS. Returns the routable connection otherwise.
-   * @internal called by AgentSession
+   * and ends ALREADY_EXISTS. Returns the routable connection otherwise. Called by this manager's sessions.
    */
-  async register(
-    frame: RegisterFrame,
-    io: AgentStreamIo,
-    principal: StreamPrincipal,
-  ): Promise<{ kind: "registered"; connection: AgentConnection } | { kind: "refused" }> {
+  async #register(frame: RegisterFrame, io: AgentStreamIo, principal: StreamPrincipal): Promise<RegistrationResult> {
     if (this.#shuttingDown) {
       io.end({ code: "UNAVAILABLE", message: "gateway shutting down" });
       return { kind: "refused" };
@@ -217,13 +216,13 @@ export class AgentManager {
     return { kind: "registered", connection };
   }
 
-  /** @internal liveness bookkeeping for presence (`last_seen`). */
-  frameReceived(connection: AgentConnection): void {
+  /** Liveness bookkeeping for presence (`last_seen`), called by this manager's sessions. */
+  #frameReceived(connection: AgentConnection): void {
     if (connection.info.principalId !== "anonymous") this.#presence.frameReceived(connection.info.principalId);
   }
 
-  /** @internal runs one `execute_pack_tool` off the receive loop and writes exactly one reply. */
-  runPackTool(connection: AgentConnection, frame: Extract<InboundFrame, { kind: "execute_pack_tool" }>): void {
+  /** Runs one `execute_pack_tool` off the receive loop and writes exactly one reply (for this manager's sessions). */
+  #runPackTool(connection: AgentConnection, frame: Extract<InboundFrame, { kind: "execute_pack_tool" }>): void {
     const controller = connection.trackCall();
     const call = {
       agentId: connection.agentId,

@@ -1,19 +1,37 @@
 // ABOUTME: Runs one AgentStream from its first frame: registration, Welcome, then the receive loop.
 // ABOUTME: Owns the heartbeat deadline and maps how the stream ended to the disconnect procedure.
-import { randomUUID } from "node:crypto";
 import type { AgentConnection } from "./agent-connection.js";
 import type { AgentStreamIo, InboundFrame, RegisterFrame, StreamEnd } from "./agent-frames.js";
 import type { StreamPrincipal } from "./agent-ports.js";
-import type { AgentManager } from "./agent-manager.js";
 import { describeError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
+
+/** How registration steps 2–5 (agent-stream.md §2) ended; a refused stream was already ended by the registrar. */
+export type RegistrationResult = { kind: "registered"; connection: AgentConnection } | { kind: "refused" };
+
+/** What a session needs from whoever routes connections (the AgentManager), as plain callbacks. */
+export interface AgentSessionOptions {
+  register(frame: RegisterFrame, io: AgentStreamIo, principal: StreamPrincipal): Promise<RegistrationResult>;
+  /** Every frame of a registered connection (presence `last_seen`). */
+  frameReceived(connection: AgentConnection): void;
+  /** Runs one `execute_pack_tool` off the receive loop. */
+  runPackTool(connection: AgentConnection, frame: Extract<InboundFrame, { kind: "execute_pack_tool" }>): void;
+  /** Milliseconds since the epoch; the heartbeat deadline is measured with it. */
+  now(): number;
+  io: AgentStreamIo;
+  principal: StreamPrincipal;
+  log: Logger;
+  heartbeatTimeoutMs: number;
+  /** Called once when the session has ended, however it ended. */
+  onEnded?: () => void;
+}
 
 /**
  * The receiving side of one stream. The rpc edge feeds it every decoded frame and tells it how input ended.
  * Frames that arrive while registration is still running are buffered and replayed in order.
  */
 export class AgentSession {
-  #manager: AgentManager;
+  #host: Pick<AgentSessionOptions, "register" | "frameReceived" | "runPackTool" | "now">;
   #io: AgentStreamIo;
   #principal: StreamPrincipal;
   #log: Logger;
@@ -27,17 +45,9 @@ export class AgentSession {
   #inputEnd: StreamEnd | undefined;
   #onEnded: (() => void) | undefined;
 
-  constructor(options: {
-    manager: AgentManager;
-    io: AgentStreamIo;
-    principal: StreamPrincipal;
-    log: Logger;
-    heartbeatTimeoutMs: number;
-    /** Called once when the session has ended, however it ended. */
-    onEnded?: () => void;
-  }) {
+  constructor(options: AgentSessionOptions) {
     this.#onEnded = options.onEnded;
-    this.#manager = options.manager;
+    this.#host = options;
     this.#io = options.io;
     this.#principal = options.principal;
     this.#log = options.log;
@@ -131,7 +141,7 @@ export class AgentSession {
   }
 
   async #register(frame: RegisterFrame): Promise<void> {
-    const result = await this.#manager.register(frame, this.#io, this.#principal);
+    const result = await this.#host.register(frame, this.#io, this.#principal);
     if (result.kind === "refused") {
       this.#phase = "ended";
       this.#onEnded?.();
@@ -162,7 +172,7 @@ export class AgentSession {
         connection.acknowledgeInjection(frame.injectionId, frame.accepted, frame.reason);
         return;
       case "execute_pack_tool":
-        this.#manager.runPackTool(connection, frame);
+        this.#host.runPackTool(connection, frame);
         return;
       case "register":
         this.#log.warn("duplicate register frame ignored", { agent_id: connection.agentId });
@@ -175,10 +185,10 @@ export class AgentSession {
 
   #touch(isHeartbeat: boolean): void {
     const connection = this.#connection;
-    if (connection) this.#manager.frameReceived(connection);
+    if (connection) this.#host.frameReceived(connection);
     if (isHeartbeat) this.#heartbeatSeen = true;
     if (!this.#heartbeatSeen) return;
-    this.#lastFrameAt = Date.now();
+    this.#lastFrameAt = this.#host.now();
     if (!this.#heartbeatTimer) this.#armHeartbeat(this.#heartbeatTimeoutMs);
   }
 
@@ -187,7 +197,7 @@ export class AgentSession {
     this.#heartbeatTimer = setTimeout(() => {
       this.#heartbeatTimer = undefined;
       if (this.#phase !== "open") return;
-      const idle = Date.now() - this.#lastFrameAt;
+      const idle = this.#host.now() - this.#lastFrameAt;
       if (idle >= this.#heartbeatTimeoutMs) {
         this.#log.warn("agent heartbeat timeout", { agent_id: this.#connection?.agentId });
         this.#end({ code: "UNAVAILABLE", message: "heartbeat timeout" });
@@ -197,9 +207,4 @@ export class AgentSession {
     }, delayMs);
     this.#heartbeatTimer.unref?.();
   }
-}
-
-/** A fresh 12-character instance id candidate. */
-export function newInstanceId(): string {
-  return randomUUID().slice(0, 12);
 }

@@ -10,9 +10,9 @@ export interface IdSource {
 /** Random UUIDv4 ids. */
 export const randomIds: IdSource = { uuid: () => randomUUID() };
 
-/** The 12-character instance short code: the first 12 characters of a lowercase UUIDv4. */
-export function instanceIdFrom(uuid: string): string {
-  return uuid.toLowerCase().slice(0, 12);
+/** A fresh 12-character instance short code candidate: the first 12 characters of a lowercase UUIDv4. */
+export function newInstanceId(): string {
+  return randomUUID().slice(0, 12);
 }
 
 /** A `coven-gateway-N` server id, N chosen once per process in 0..999999. */

@@ -1,6 +1,6 @@
 // ABOUTME: Keeps the import layering of shared/STYLE.md true by scanning every import specifier under src/ and cmd/.
 // ABOUTME: Domain folders never import edges, frameworks or generated code; edges never import each other.
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -124,6 +124,39 @@ describe("import layering (STYLE.md)", () => {
       }
     }
     expect(violations).toEqual([]);
+  });
+
+  it("no file-level import cycle in src/ or cmd/ (type-only imports count too)", () => {
+    const all = [...walk(join(ROOT, "src")), ...walk(join(ROOT, "cmd"))];
+    const edges = new Map<string, string[]>();
+    for (const file of all) {
+      const targets: string[] = [];
+      for (const spec of importsOf(file)) {
+        if (!spec.startsWith(".")) continue;
+        const target = resolve(dirname(file), spec).replace(/\.js$/, ".ts");
+        if (existsSync(target)) targets.push(target);
+      }
+      edges.set(file, targets);
+    }
+    const cycles: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const path: string[] = [];
+    const visit = (file: string): void => {
+      state.set(file, "open");
+      path.push(file);
+      for (const next of edges.get(file) ?? []) {
+        const seen = state.get(next);
+        if (seen === "open") {
+          cycles.push([...path.slice(path.indexOf(next)), next].map((f) => relative(ROOT, f)).join(" -> "));
+        } else if (seen === undefined) {
+          visit(next);
+        }
+      }
+      path.pop();
+      state.set(file, "done");
+    };
+    for (const file of all) if (!state.has(file)) visit(file);
+    expect(cycles).toEqual([]);
   });
 
   it("every source file starts with two ABOUTME lines", () => {
