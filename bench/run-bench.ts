@@ -1,5 +1,5 @@
 // ABOUTME: `npm run bench`: measures latency, streaming throughput and idle-agent memory against floors in one run.
-// ABOUTME: Writes bench/RESULTS.md and prints a summary; every child process is killed, also on error or timeout.
+// ABOUTME: Prints a summary (bench/RESULTS.md only with --write), exits 1 on a FAIL; every child process is killed.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -17,19 +17,11 @@ import {
   sampleLatencies,
   type StreamRun,
 } from "./measurements.js";
-import { latencyStats, renderMarkdown, renderSummary, type BenchResults } from "./report.js";
+import { latencyStats, renderMarkdown, renderSummary, verdictRows, type BenchResults } from "./report.js";
+import { benchExitCode, parseBenchArgs, type BenchSettings } from "./bench-args.js";
 import { createSseClient } from "./sse-client.js";
 
-interface Settings {
-  warmup: number;
-  rounds: number;
-  perRound: number;
-  chunks: number;
-  streamRuns: number;
-  agents: number;
-  out: string;
-  gatewayNodeArgs: string[];
-}
+type Settings = BenchSettings;
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const OVERALL_BUDGET_MS = 10 * 60 * 1000;
@@ -38,26 +30,8 @@ const STREAM_TIMEOUT_MS = 120_000;
 const LEAN_AGENT = "bench-lean";
 const FAKE_AGENT = "bench-fake";
 
-/** `--quick` shrinks every count for a smoke run; `--out FILE` and `--gateway-node-args "ARGS"` (e.g. --cpu-prof). */
 function parseArgs(argv: string[]): Settings {
-  const settings: Settings = {
-    warmup: 100,
-    rounds: 5,
-    perRound: 80,
-    chunks: 20_000,
-    streamRuns: 5,
-    agents: 1_000,
-    out: join(REPO, "bench", "RESULTS.md"),
-    gatewayNodeArgs: [],
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--quick") Object.assign(settings, { warmup: 20, rounds: 2, perRound: 20, chunks: 2_000, streamRuns: 1, agents: 50 });
-    else if (arg === "--out") settings.out = resolve(argv[++i] ?? "");
-    else if (arg === "--gateway-node-args") settings.gatewayNodeArgs = (argv[++i] ?? "").split(" ").filter(Boolean);
-    else throw new Error(`unknown argument: ${arg}`);
-  }
-  return settings;
+  return parseBenchArgs(argv, join(REPO, "bench", "RESULTS.md"), (p) => resolve(p));
 }
 
 /** The agent's script: `bench-stream <n>` streams n fixed-width chunks; anything else falls back to echo. */
@@ -166,8 +140,14 @@ async function main(): Promise<void> {
       ...traffic,
       rss,
     };
-    writeFileSync(s.out, renderMarkdown(results));
-    console.log(`\n${renderSummary(results)}\n\nwrote ${s.out}`);
+    console.log(`\n${renderSummary(results)}\n`);
+    if (s.out === undefined) console.log("results not written (pass --write to update bench/RESULTS.md)");
+    else {
+      writeFileSync(s.out, renderMarkdown(results));
+      console.log(`wrote ${s.out}`);
+    }
+    process.exitCode = benchExitCode(verdictRows(results), s);
+    if (process.exitCode !== 0) console.error("bench: at least one verdict is FAIL (pass --no-fail to exit 0 anyway)");
   } finally {
     clearTimeout(watchdog);
   }
