@@ -1,5 +1,5 @@
 // ABOUTME: The one composition root: builds the store, the domain and the edges from a frozen config.
-// ABOUTME: `start` opens, migrates and listens; `stop` runs the ordered shutdown under one deadline.
+// ABOUTME: `start` opens, migrates, recovers and listens; `stop` runs the ordered shutdown, slow steps time-boxed.
 import type { FastifyInstance } from "fastify";
 import { AgentManager } from "../agent/agent-manager.js";
 import type { GatewayConfig } from "../config/types.js";
