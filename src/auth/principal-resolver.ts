@@ -71,29 +71,6 @@ export function hasAnyRole(principal: Principal, roles: readonly string[]): bool
   return principal.roles.some((role) => roles.includes(role));
 }
 
-/**
- * The admin gate (auth.md §9, §10): needs role `admin` or `owner`. Throws GatewayError UNAUTHENTICATED
- * `not authenticated` (gRPC: `authentication required`) without a principal, PERMISSION_DENIED `admin role required`.
- */
-export function requireAdmin(principal: Principal | undefined, transport: AuthTransport = "http"): Principal {
-  if (principal === undefined) {
-    throw new GatewayError("UNAUTHENTICATED", transport === "grpc" ? "authentication required" : "not authenticated");
-  }
-  if (!hasAnyRole(principal, ["admin", "owner"])) throw new GatewayError("PERMISSION_DENIED", "admin role required");
-  return principal;
-}
-
-/**
- * The member gate of `RegisterAgent` / `RegisterClient` (auth.md §9): needs `member`, `admin` or `owner`.
- * Throws GatewayError PERMISSION_DENIED `member role required to register agents|clients`.
- */
-export function requireMember(principal: Principal, registering: "agents" | "clients"): Principal {
-  if (!hasAnyRole(principal, ["member", "admin", "owner"])) {
-    throw new GatewayError("PERMISSION_DENIED", `member role required to register ${registering}`);
-  }
-  return principal;
-}
-
 export interface PrincipalResolverOptions {
   /** The token service; undefined means no-auth mode, where every caller is ANONYMOUS_PRINCIPAL. */
   jwt: JwtService | undefined;

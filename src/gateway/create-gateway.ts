@@ -1,5 +1,5 @@
 // ABOUTME: The one composition root: builds the store, the domain and the edges from a frozen config.
-// ABOUTME: `start` opens, migrates and listens; `stop` runs the ordered shutdown under one deadline.
+// ABOUTME: `start` opens, migrates, recovers and listens; `stop` runs the ordered shutdown, slow steps time-boxed.
 import type { FastifyInstance } from "fastify";
 import { AgentManager } from "../agent/agent-manager.js";
 import type { GatewayConfig } from "../config/types.js";
@@ -33,6 +33,7 @@ import { createLedgerRepository } from "../store/ledger-repository.js";
 import { createThreadRepository } from "../store/thread-repository.js";
 import { createUsageRepository } from "../store/usage-repository.js";
 import { startIdentity, type GatewayIdentity } from "./identity-wiring.js";
+import { mountMcp, type GatewayMcp } from "./mcp-wiring.js";
 import { createPacks, type GatewayPacks } from "./packs-wiring.js";
 
 export type { GatewayIdentity } from "./identity-wiring.js";
@@ -86,6 +87,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let identity: GatewayIdentity | undefined;
   let agents: AgentManager | undefined;
   let packs: GatewayPacks | undefined;
+  let mcp: GatewayMcp | undefined;
   let conversations: ConversationService | undefined;
   let approvals: ApprovalService | undefined;
   let questions: QuestionRouter | undefined;
@@ -183,6 +185,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       lockout: identity.isAuthEnabled ? identity.lockout : undefined,
       lifecycle: { isShuttingDown: () => shuttingDown },
     });
+    mcp = await mountMcp({ app: http, packs, agents, resolver: identity.resolver, isAuthEnabled: identity.isAuthEnabled, log });
     const rpcAuth =
       overrides.rpcAuth ??
       createRpcIdentityAuthenticator({ resolver: identity.resolver, ssh: identity.ssh, lockout: identity.lockout, log });
@@ -270,6 +273,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       }
     });
     await step("grpc", async () => grpc?.stop(EDGE_CLOSE_MS));
+    await step("mcp", async () => mcp?.close());
     await step("presence", async () => identity?.presence.flush());
     await step("database", async () => store?.close());
     await step("database lock", async () => dbLock?.release());

@@ -1,5 +1,5 @@
 // ABOUTME: Routing of `/api/send` (http-api.md §11): an explicit agent_id, else a (frontend, channel_id) binding.
-// ABOUTME: The binding lookup is a port so the bindings work can plug in; until then every channel is unbound.
+// ABOUTME: The binding lookup is a port; http-app wires it over the bindings table (binding-lookup.ts).
 import type { AgentManager } from "../agent/agent-manager.js";
 import type { ThreadTarget } from "../conversation/thread-resolver.js";
 import { GatewayError } from "../lib/gateway-error.js";
@@ -16,7 +16,7 @@ export interface BindingLookup {
   route(frontend: string, channelId: string): Promise<BindingRoute>;
 }
 
-/** The foundation slice has no bindings yet: every channel is unbound. */
+/** A lookup for an app built without a database: every channel is unbound. */
 export const noBindings: BindingLookup = {
   route: async () => ({ kind: "unbound" }),
 };

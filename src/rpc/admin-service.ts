@@ -1,5 +1,5 @@
 // ABOUTME: coven.AdminService on the gRPC server: the principal and token RPCs (services.md §2), admin-gated.
-// ABOUTME: Binding RPCs come from another handler set passed in `handlers`; until then they answer UNIMPLEMENTED.
+// ABOUTME: Binding RPCs come from the handler sets passed in `handlers` (admin-binding-handlers.ts).
 import { create } from "@bufbuild/protobuf";
 import type { DescService } from "@bufbuild/protobuf";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";

@@ -13,8 +13,3 @@ export function isUniqueViolation(err: unknown): boolean {
   const code = sqliteCode(err);
   return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
-
-/** True when `err` is any SQLite constraint violation. */
-export function isConstraintViolation(err: unknown): boolean {
-  return sqliteCode(err)?.startsWith("SQLITE_CONSTRAINT") ?? false;
-}

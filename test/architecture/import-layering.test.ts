@@ -18,7 +18,7 @@ const ALLOWED: Record<string, string[]> = {
   packs: ["lib", "store", "agent", "conversation", "config"],
   rpc: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "gen"],
   http: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
-  mcp: ["lib", "packs", "auth", "config", "agent"],
+  mcp: ["lib", "packs", "auth"],
   webadmin: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
   gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "rpc", "http", "mcp", "webadmin"],
   gen: [],
@@ -87,6 +87,19 @@ describe("import layering (STYLE.md)", () => {
       for (const spec of importsOf(file)) {
         if (FRAMEWORKS.some((f) => spec === f || spec.startsWith(f))) violations.push(`${relative(ROOT, file)}: ${spec}`);
       }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it("scans src/packs and src/mcp", () => {
+    for (const folder of ["packs", "mcp"]) expect(files.some((f) => srcFolderOf(f) === folder)).toBe(true);
+  });
+
+  it("only src/mcp imports the MCP SDK", () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      if (srcFolderOf(file) === "mcp") continue;
+      for (const spec of importsOf(file)) if (spec.startsWith("@modelcontextprotocol/")) violations.push(`${relative(ROOT, file)}: ${spec}`);
     }
     expect(violations).toEqual([]);
   });

@@ -13,7 +13,7 @@ import {
   sshSignedBytes,
   type SshAuthMetadata,
 } from "../../src/auth/ssh-signature.js";
-import { createSshSigner, encodeSshSignature, randomSshNonce } from "../../src/auth/ssh-signer.js";
+import { createSshSigner, encodeSshSignature, randomSshNonce } from "../support/ssh-signer.js";
 import { OPENSSH_ECDSA256_PRIVATE_PEM, OPENSSH_KEYS, SPEC_ED25519, specEd25519PrivateKey } from "./ssh-vectors.js";
 
 const SPEC_TS_MS = Number(SPEC_ED25519.timestamp) * 1000;

@@ -239,12 +239,13 @@ export function createBasePack(options: BasePackOptions): BuiltinPack {
         const content = optionalString(input, "content");
         if (!threadId) throw new Error("thread_id is required");
         if (!content) throw new Error("content is required");
-        const id = ids.uuid();
-        await db.transaction().execute(async (trx) => {
+        const id = await db.transaction().execute(async (trx) => {
           const parent = await trx.selectFrom("bbs_posts").select(["thread_id"]).where("id", "=", threadId).executeTakeFirst();
           if (!parent) throw new Error("thread not found");
           if (parent.thread_id !== null) throw new Error("cannot reply to a reply, use original thread_id");
+          const id = ids.uuid();
           await trx.insertInto("bbs_posts").values({ id, agent_id: caller.agentId, thread_id: threadId, subject: null, content, created_at: now() }).execute();
+          return id;
         });
         return { post_id: id, status: "posted" };
       },

@@ -1,10 +1,10 @@
-// ABOUTME: Client side of auth.md §5: signs `<timestamp>|<nonce>` with a private key into x-ssh-* metadata.
-// ABOUTME: Used by the fake agent and tests; the gateway itself only verifies.
+// ABOUTME: Test-side client of auth.md §5: signs `<timestamp>|<nonce>` with a private key into x-ssh-* metadata.
+// ABOUTME: Lives in test/support because only tests sign; the gateway itself only verifies (the fake agent has its own).
 import { createPublicKey, randomBytes, sign as cryptoSign, type KeyObject } from "node:crypto";
-import { GatewayError } from "../lib/gateway-error.js";
-import { ecdsaCurveOf, formatAuthorizedKey, parseAuthorizedKey } from "./ssh-key.js";
-import type { SshAuthMetadata } from "./ssh-signature.js";
-import { encodeString, encodeUnsignedMpint } from "./ssh-wire.js";
+import { GatewayError } from "../../src/lib/gateway-error.js";
+import { ecdsaCurveOf, formatAuthorizedKey, parseAuthorizedKey } from "../../src/auth/ssh-key.js";
+import type { SshAuthMetadata } from "../../src/auth/ssh-signature.js";
+import { encodeString, encodeUnsignedMpint } from "../../src/auth/ssh-wire.js";
 
 export interface SshSignerOptions {
   /** RSA keys only: which SHA-2 signature format to produce (default `rsa-sha2-256`). */

@@ -1,0 +1,41 @@
+// ABOUTME: Mounts the MCP server on the gateway's fastify app, over the tool registry, router and agent MCP tokens.
+// ABOUTME: Bearer JWTs go through the shared principal resolver; owner/admin principals get the wildcard (§6.3).
+import type { FastifyInstance } from "fastify";
+import type { AgentManager } from "../agent/agent-manager.js";
+import { hasAnyRole, type PrincipalResolver } from "../auth/principal-resolver.js";
+import { isGatewayError } from "../lib/gateway-error.js";
+import type { Logger } from "../lib/logger.js";
+import { registerMcpServer, type McpIdentity, type McpRefusal } from "../mcp/mcp-server.js";
+import type { GatewayPacks } from "./packs-wiring.js";
+
+export interface GatewayMcp {
+  close(): Promise<void>;
+}
+
+/** Registers `/mcp` on `app` (before it listens). */
+export async function mountMcp(deps: {
+  app: FastifyInstance;
+  packs: GatewayPacks;
+  agents: AgentManager;
+  resolver: PrincipalResolver;
+  isAuthEnabled: boolean;
+  log: Logger;
+}): Promise<GatewayMcp> {
+  const { resolver } = deps;
+  return registerMcpServer(deps.app, {
+    registry: deps.packs.registry,
+    router: deps.packs.router,
+    log: deps.log,
+    isAuthEnabled: deps.isAuthEnabled,
+    resolveMcpToken: (token) => deps.agents.resolveMcpToken(token),
+    async verifyBearer(token): Promise<McpIdentity | McpRefusal> {
+      try {
+        const principal = await resolver.resolveAuthorization(`Bearer ${token}`, "http");
+        return { agentId: principal.id, capabilities: hasAnyRole(principal, ["owner", "admin"]) ? "*" : [] };
+      } catch (err) {
+        if (isGatewayError(err, "PERMISSION_DENIED")) return { status: 403, message: err.message };
+        return { status: 401, message: "invalid or expired token" };
+      }
+    },
+  });
+}

@@ -1,0 +1,253 @@
+// ABOUTME: The MCP server (packs-mcp.md §6) on the SDK's low-level Server and Streamable HTTP transport, one per session.
+// ABOUTME: A fastify plugin at /mcp: credentials checked before the transport, capability-scoped tools/list and tools/call.
+import { createHash, randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { CallToolRequestSchema, isInitializeRequest, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "../lib/logger.js";
+import { hasCapabilities, type CapabilitySet, type ToolRegistry } from "../packs/tool-registry.js";
+import { RouterError, type ToolRouter } from "../packs/tool-router.js";
+
+/** What an MCP token minted in an agent's Welcome stands for, while that agent's connection lives. */
+export interface McpTokenGrant {
+  agentId: string;
+  capabilities: readonly string[];
+}
+
+/** The caller of one session, as decided by the credential (§6.3). */
+export interface McpIdentity {
+  /** `agent_id` for builtins: the agent's id, the principal id, or `anonymous`. */
+  agentId: string;
+  capabilities: CapabilitySet;
+  /** The MCP token the identity rests on, re-checked on every later request; undefined otherwise. */
+  mcpToken?: string;
+}
+
+/** A refusal before the transport: HTTP status and JSON-RPC message. */
+export interface McpRefusal {
+  status: 401 | 403;
+  message: string;
+}
+
+export interface McpServerOptions {
+  registry: ToolRegistry;
+  router: ToolRouter;
+  log: Logger;
+  isAuthEnabled: boolean;
+  resolveMcpToken(token: string): McpTokenGrant | undefined;
+  /** Checks a bearer value that is not an MCP token (a JWT). Absent: such bearers are invalid tokens. */
+  verifyBearer?(token: string): Promise<McpIdentity | McpRefusal>;
+  now?: () => number;
+  idleTtlMs?: number;
+  maxSessions?: number;
+}
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  server: Server;
+  identity: McpIdentity;
+  fingerprint: string;
+  lastUsed: number;
+}
+
+const IDLE_TTL_MS = 60 * 60 * 1000;
+const SWEEP_MS = 60 * 1000;
+const MAX_SESSIONS = 1000;
+const BODY_LIMIT = 1_048_576;
+const ALLOW = "POST, DELETE";
+
+const rpcError = (code: number, message: string) => ({ jsonrpc: "2.0", error: { code, message }, id: null });
+
+const withCode = (message: string, code: number) => Object.assign(new Error(message), { code });
+
+/** The §3 RouterError texts as MCP JSON-RPC errors. */
+const ROUTER_TO_MCP: Record<RouterError["failure"], [number, string]> = {
+  "tool not found": [-32602, "tool not found"],
+  "pack disconnected": [-32603, "tool pack unavailable"],
+  "duplicate request ID": [-32603, "duplicate request ID"],
+  "context deadline exceeded": [-32603, "tool execution timed out"],
+  "context canceled": [-32603, "request canceled"],
+  "internal error": [-32603, "tool execution failed"],
+};
+
+type Credential = { kind: "none" } | { kind: "invalid" } | { kind: "token"; value: string; isBearer: boolean };
+
+function credentialOf(request: FastifyRequest): Credential {
+  const url = new URL(request.raw.url ?? "/", "http://mcp.invalid");
+  const rest = url.pathname.replace(/^\/mcp\/?/, "").replace(/\/$/, "");
+  if (rest.includes("/")) return { kind: "invalid" };
+  if (rest !== "") return { kind: "token", value: decodeURIComponent(rest), isBearer: false };
+  const query = url.searchParams.get("token");
+  if (query !== null && query !== "") return { kind: "token", value: query, isBearer: false };
+  const header = request.headers.authorization;
+  if (header?.startsWith("Bearer ")) return { kind: "token", value: header.slice("Bearer ".length), isBearer: true };
+  return { kind: "none" };
+}
+
+const fingerprintOf = (credential: Credential) =>
+  credential.kind === "token" ? createHash("sha256").update(credential.value).digest("hex") : "";
+
+/**
+ * Registers `/mcp` (and `/mcp/<token>`) on a fastify app as an encapsulated plugin with its own 1 MiB JSON body
+ * parser and error handler. Returns `close`, which ends every live session; the plugin also closes them on app close.
+ */
+export async function registerMcpServer(app: FastifyInstance, options: McpServerOptions): Promise<{ close(): Promise<void>; sessionCount(): number }> {
+  const { registry, router, log } = options;
+  const now = options.now ?? Date.now;
+  const idleTtlMs = options.idleTtlMs ?? IDLE_TTL_MS;
+  const maxSessions = options.maxSessions ?? MAX_SESSIONS;
+  const sessions = new Map<string, Session>();
+  const identities = new WeakMap<IncomingMessage, McpIdentity>();
+
+  const endSession = async (id: string) => {
+    const session = sessions.get(id);
+    if (!session) return;
+    sessions.delete(id);
+    try {
+      await session.transport.close();
+    } catch (err) {
+      log.warn("closing MCP session failed", { session_id: id, cause: err });
+    }
+  };
+
+  const sweep = setInterval(() => {
+    const cutoff = now() - idleTtlMs;
+    for (const [id, session] of sessions) if (session.lastUsed <= cutoff) void endSession(id);
+  }, SWEEP_MS);
+  sweep.unref();
+
+  const close = async () => {
+    clearInterval(sweep);
+    await Promise.all([...sessions.keys()].map(endSession));
+  };
+
+  async function authenticate(request: FastifyRequest): Promise<McpIdentity | McpRefusal> {
+    const credential = credentialOf(request);
+    if (credential.kind === "invalid") return { status: 401, message: "invalid or expired token" };
+    if (credential.kind === "none") {
+      if (options.isAuthEnabled) return { status: 401, message: "authentication required" };
+      return { agentId: "anonymous", capabilities: "*" };
+    }
+    const grant = options.resolveMcpToken(credential.value);
+    if (grant) return { agentId: grant.agentId, capabilities: grant.capabilities, mcpToken: credential.value };
+    if (credential.isBearer && !options.isAuthEnabled) return { agentId: "anonymous", capabilities: "*" };
+    if (credential.isBearer && options.verifyBearer) return options.verifyBearer(credential.value);
+    return { status: 401, message: "invalid or expired token" };
+  }
+
+  function buildServer(identity: McpIdentity): Server {
+    const server = new Server({ name: "coven-gateway", version: "1.0.0" }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: registry.toolsFor(identity.capabilities).map((tool) => ({
+        name: tool.name,
+        description: tool.description,
+        inputSchema: JSON.parse(tool.inputSchemaJson) as { type: "object" },
+      })),
+    }));
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      const { name } = request.params;
+      if (name === "") throw withCode("tool name is required", -32602);
+      const tool = registry.get(name);
+      if (!tool) throw withCode("tool not found", -32602);
+      if (!hasCapabilities(identity.capabilities, tool.definition.requiredCapabilities)) {
+        throw withCode("insufficient capabilities for this tool", -32600);
+      }
+      const inputJson = JSON.stringify(request.params.arguments ?? {});
+      try {
+        const outcome = await router.route(name, inputJson, randomUUID(), { agentId: identity.agentId }, extra.signal);
+        if ("outputJson" in outcome) return { content: [{ type: "text", text: outcome.outputJson }] };
+        return { content: [{ type: "text", text: outcome.error }], isError: true };
+      } catch (err) {
+        if (err instanceof RouterError) {
+          const [code, message] = ROUTER_TO_MCP[err.failure];
+          throw withCode(message, code);
+        }
+        log.error("MCP tool call failed", { tool: name, cause: err });
+        throw withCode("tool execution failed", -32603);
+      }
+    });
+    return server;
+  }
+
+  async function handle(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    if (request.method !== "POST" && request.method !== "DELETE") {
+      return reply.code(405).header("allow", ALLOW).send();
+    }
+    const identity = identities.get(request.raw) as McpIdentity;
+    const sessionId = request.headers["mcp-session-id"];
+    let session: Session | undefined;
+    if (typeof sessionId !== "string" || sessionId === "") {
+      if (request.method !== "POST" || !isInitializeRequest(request.body)) {
+        return reply.code(400).send(rpcError(-32000, "Bad Request: Mcp-Session-Id header is required"));
+      }
+      if (sessions.size >= maxSessions) return reply.code(503).send(rpcError(-32000, "too many sessions"));
+      const server = buildServer(identity);
+      const fingerprint = fingerprintOf(credentialOf(request));
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        enableJsonResponse: true,
+        onsessioninitialized: (id) => {
+          sessions.set(id, { transport, server, identity, fingerprint, lastUsed: now() });
+        },
+        onsessionclosed: (id) => {
+          sessions.delete(id);
+        },
+      });
+      await server.connect(transport);
+      reply.hijack();
+      await transport.handleRequest(request.raw, reply.raw, request.body);
+      return reply;
+    }
+    session = sessions.get(sessionId);
+    if (session && session.identity.mcpToken !== undefined && !options.resolveMcpToken(session.identity.mcpToken)) {
+      await endSession(sessionId);
+      session = undefined;
+    }
+    if (!session) return reply.code(404).send(rpcError(-32001, "Session not found"));
+    if (request.method === "DELETE" && session.fingerprint !== "" && fingerprintOf(credentialOf(request)) !== session.fingerprint) {
+      return reply.code(403).send(rpcError(-32000, "Forbidden"));
+    }
+    session.lastUsed = now();
+    reply.hijack();
+    await session.transport.handleRequest(request.raw, reply.raw, request.body);
+    return reply;
+  }
+
+  await app.register(async (mcp) => {
+    mcp.removeAllContentTypeParsers();
+    mcp.addContentTypeParser("*", { parseAs: "string", bodyLimit: BODY_LIMIT }, (_request, body, done) => {
+      try {
+        done(null, body === "" ? undefined : JSON.parse(body as string));
+      } catch (err) {
+        done(Object.assign(err as Error, { statusCode: 400, mcpParseError: true }), undefined);
+      }
+    });
+    mcp.setErrorHandler(async (error: Error & { statusCode?: number; code?: string; mcpParseError?: boolean }, _request, reply) => {
+      if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return reply.code(413).send(rpcError(-32000, "request body too large"));
+      if (error.mcpParseError) return reply.code(400).send(rpcError(-32700, "Parse error: Invalid JSON"));
+      log.error("MCP request failed", { cause: error });
+      return reply.code(500).send(rpcError(-32603, "internal error"));
+    });
+    mcp.addHook("onRequest", async (request, reply) => {
+      const result = await authenticate(request);
+      if ("status" in result) {
+        return reply.code(result.status).header("www-authenticate", 'Bearer realm="mcp"').send(rpcError(-32600, result.message));
+      }
+      identities.set(request.raw, result);
+      (request.raw as IncomingMessage & { auth?: unknown }).auth = {
+        token: credentialOf(request).kind === "token" ? (credentialOf(request) as { value: string }).value : "",
+        clientId: result.agentId,
+        scopes: [],
+        extra: { identity: result },
+      };
+      return undefined;
+    });
+    mcp.all("/mcp", handle);
+    mcp.all("/mcp/*", handle);
+    mcp.addHook("onClose", async () => close());
+  });
+
+  return { close, sessionCount: () => sessions.size };
+}
