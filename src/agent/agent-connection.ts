@@ -92,6 +92,8 @@ export class AgentConnection {
   #writeChain: Promise<void> = Promise.resolve();
   #paused = false;
   #closed = false;
+  /** What close() ends pending requests with; once shutdown has begun, the agent leaving is not the cause. */
+  #closeTerminal = "agent disconnected";
   #aborts = new Set<AbortController>();
   readonly counters = { unknownResponses: 0, emptyResponses: 0 };
 
@@ -320,15 +322,21 @@ export class AgentConnection {
     for (const pending of [...this.#requests.values()]) this.#finish(pending, terminal);
   }
 
+  /** Shutdown has begun: requests this connection still ends end with `gateway shutting down` (http-api.md §10.4). */
+  markShuttingDown(): void {
+    this.#closeTerminal = "gateway shutting down";
+  }
+
   /**
-   * The disconnect procedure: stop routing, end every pending request with `agent disconnected`, resolve
+   * The disconnect procedure: stop routing, end every pending request with `agent disconnected` (or
+   * `gateway shutting down` after markShuttingDown), resolve
    * injections, abort pack calls, end the transport with `end`, and notify the owner. Idempotent.
    */
   close(end: StreamEnd): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#state = "offline";
-    this.endAllRequests({ kind: "error", error: "agent disconnected", origin: "gateway" });
+    this.endAllRequests({ kind: "error", error: this.#closeTerminal, origin: "gateway" });
     for (const [id, entry] of this.#injections) {
       clearTimeout(entry.timer);
       entry.resolve({ outcome: "agent_disconnected" });

@@ -355,6 +355,7 @@ export class AgentManager {
     this.#shuttingDown = true;
     const connections = [...this.#byAgentId.values()];
     for (const connection of connections) {
+      connection.markShuttingDown();
       connection.write({ kind: "shutdown", reason: "gateway shutting down" }).catch(() => {});
     }
     await this.#waitForIdle(graceMs);

@@ -197,4 +197,22 @@ describe("POST /api/send through the whole gateway", () => {
     expect(status.code).toBe(grpc.status.UNAVAILABLE);
     await expect(fetch(`${gw.httpUrl}/health`)).rejects.toThrow();
   });
+
+  it("on stop: a turn whose agent leaves on Shutdown still ends with 'gateway shutting down', not 'agent disconnected'", async () => {
+    const { gw, agent } = await gatewayWithAgent(
+      "leaver",
+      (a, msg) => a.respond(msg.request_id as string, { text: "working..." }),
+      { limits: { shutdownTimeoutMs: 2_000 } },
+    );
+    const pending = postSse(`${gw.httpUrl}/api/send`, { agent_id: "leaver", sender: "erin", content: "long job" });
+    await agent.next("send_message");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const stopping = gw.stop();
+    await agent.next("shutdown");
+    agent.cancel();
+    const res = await pending;
+    expect(res.frames.map((f) => f.event)).toEqual(["started", "text", "error"]);
+    expect(res.frames[2]!.json).toEqual({ error: "gateway shutting down" });
+    await stopping;
+  });
 });
