@@ -34,6 +34,7 @@ import { createThreadRepository } from "../store/thread-repository.js";
 import { createUsageRepository } from "../store/usage-repository.js";
 import { startIdentity, type GatewayIdentity } from "./identity-wiring.js";
 import { mountMcp, type GatewayMcp } from "./mcp-wiring.js";
+import { startOps, type GatewayOps } from "./ops-wiring.js";
 import { createPacks, type GatewayPacks } from "./packs-wiring.js";
 
 export type { GatewayIdentity } from "./identity-wiring.js";
@@ -67,6 +68,8 @@ export interface Gateway {
   readonly store: StoreDatabase;
   /** Resolver, lockout, identity service, presence: what the authenticating edges need. */
   readonly identity: GatewayIdentity;
+  /** Metrics, limits, guard, costs, budgets and maintenance (ops.md). */
+  readonly ops: GatewayOps;
 }
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -99,6 +102,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let shuttingDown = false;
   let stopping: Promise<void> | undefined;
   let dbLock: DatabaseLock | undefined;
+  let ops: GatewayOps | undefined;
 
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`gateway not started: ${what} unavailable`);
@@ -110,8 +114,9 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     if (!isMemoryDatabase(config.database.path)) dbLock = acquireDatabaseLock(config.database.path);
     store = await openDatabase({ path: config.database.path, log });
     const db = store.db;
+    ops = await startOps({ config, store, usage: createUsageRepository(db), agents: () => agents, clock, log });
     identity = await startIdentity({ config, db, clock, ids, log });
-    packs = createPacks({ db, clock, ids, log });
+    packs = createPacks({ db, clock, ids, log, metrics: ops.metrics });
     agents = new AgentManager({
       serverId: newServerId(),
       mcpEndpoint: () => deriveMcpEndpoint(config, boundHttpPort, env),
@@ -123,7 +128,9 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       directory: identity.directory,
       tools: packs.catalog,
       packTools: packs.agentTools,
+      streamObserver: ops.streams,
     });
+    ops.observe(agents, hub);
     approvals = createApprovalService({ db, agents, hub, clock, ids, log, timeoutMs: config.limits.toolApprovalTimeoutMs });
     questions = createQuestionRouter({ db, hub, clock, ids, log });
     // store.md §9: decisions left pending by a previous run cannot be answered any more.
@@ -136,7 +143,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     await recoverInterruptedTurns({ ledger, log });
     const usage = createUsageRepository(db);
     const threads = createThreadRepository(db);
-    conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals });
+    conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals, observer: ops.turns });
     conversationRpc = createClientConversationHandlers({
       conversations,
       agents,
@@ -146,6 +153,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       questions,
       log,
       stream: { maxQueue: config.limits.subscriberQueue },
+      ops: ops.send,
     });
     const liveAgents = agents;
     const liveStreams = conversationRpc;
@@ -175,20 +183,25 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       questions,
       trustProxy: config.server.trustProxy,
       limits: config.limits,
-      auth:
+      auth: ops.meterHttpAuth(
         overrides.httpAuth ??
-        (identity.isAuthEnabled
-          ? createJwtHttpAuthenticator({ resolver: identity.resolver, lockout: identity.lockout, log })
-          : anonymousHttpAuthenticator),
+          (identity.isAuthEnabled
+            ? createJwtHttpAuthenticator({ resolver: identity.resolver, lockout: identity.lockout, log })
+            : anonymousHttpAuthenticator),
+        identity.lockout,
+      ),
       principalStreams: httpSendStreams,
       links,
       lockout: identity.isAuthEnabled ? identity.lockout : undefined,
       lifecycle: { isShuttingDown: () => shuttingDown },
+      ops: ops.http,
     });
-    mcp = await mountMcp({ app: http, packs, agents, resolver: identity.resolver, isAuthEnabled: identity.isAuthEnabled, log });
-    const rpcAuth =
+    mcp = await mountMcp({ app: http, packs, agents, resolver: identity.resolver, isAuthEnabled: identity.isAuthEnabled, log, ops: ops.mcp() });
+    const rpcAuth = ops.meterRpcAuth(
       overrides.rpcAuth ??
-      createRpcIdentityAuthenticator({ resolver: identity.resolver, ssh: identity.ssh, lockout: identity.lockout, log });
+        createRpcIdentityAuthenticator({ resolver: identity.resolver, ssh: identity.ssh, lockout: identity.lockout, log }),
+      identity.lockout,
+    );
     grpc = createGrpcServer({
       log,
       maxMessageBytes: config.limits.grpcMaxMessageBytes,
@@ -275,6 +288,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     await step("grpc", async () => grpc?.stop(EDGE_CLOSE_MS));
     await step("mcp", async () => mcp?.close());
     await step("presence", async () => identity?.presence.flush());
+    await step("ops", async () => ops?.close());
     await step("database", async () => store?.close());
     await step("database lock", async () => dbLock?.release());
     if (errors.length > 0) log.warn("shutdown finished with errors", { count: errors.length });
@@ -298,6 +312,9 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     },
     get identity() {
       return need(identity, "identity");
+    },
+    get ops() {
+      return need(ops, "ops");
     },
   };
 }

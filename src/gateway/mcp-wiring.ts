@@ -5,7 +5,7 @@ import type { AgentManager } from "../agent/agent-manager.js";
 import { hasAnyRole, type PrincipalResolver } from "../auth/principal-resolver.js";
 import { isGatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
-import { registerMcpServer, type McpIdentity, type McpRefusal } from "../mcp/mcp-server.js";
+import { registerMcpServer, type McpIdentity, type McpOps, type McpRefusal } from "../mcp/mcp-server.js";
 import type { GatewayPacks } from "./packs-wiring.js";
 
 export interface GatewayMcp {
@@ -20,6 +20,7 @@ export async function mountMcp(deps: {
   resolver: PrincipalResolver;
   isAuthEnabled: boolean;
   log: Logger;
+  ops?: McpOps;
 }): Promise<GatewayMcp> {
   const { resolver } = deps;
   return registerMcpServer(deps.app, {
@@ -27,6 +28,7 @@ export async function mountMcp(deps: {
     router: deps.packs.router,
     log: deps.log,
     isAuthEnabled: deps.isAuthEnabled,
+    ...(deps.ops === undefined ? {} : { ops: deps.ops }),
     resolveMcpToken: (token) => deps.agents.resolveMcpToken(token),
     async verifyBearer(token): Promise<McpIdentity | McpRefusal> {
       try {

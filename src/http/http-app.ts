@@ -27,6 +27,7 @@ import { createErrorHandler } from "./http-errors.js";
 import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./http-reply.js";
 import { createHistoryHandler } from "./history-routes.js";
 import { linkRoutes } from "./link-routes.js";
+import { addAddressLimitHook, addPrincipalLimitHook, metricsRoute, opsApiRoutes, type HttpOps } from "./ops-routes.js";
 import { PrincipalStreams } from "./principal-streams.js";
 import type { IdempotencyLookup } from "./idempotency.js";
 import { registerRawBodyParser } from "./request-body.js";
@@ -92,6 +93,11 @@ export interface HttpDeps {
    * inside `auth`.
    */
   lockout?: Pick<Lockout, "check" | "recordFailure" | "retryAfterSeconds">;
+  /**
+   * Operations (ops.md): the metrics route, `http_per_address` and `http_per_principal`, maintenance and budget
+   * checks of the send routes, `/api/admin/maintenance`, `/api/budgets`, `/api/guard/test`.
+   */
+  ops?: HttpOps;
 }
 
 /**
@@ -143,6 +149,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   app.addHook("onRequest", async (_request, reply) => {
     reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
   });
+  if (deps.ops !== undefined) {
+    addAddressLimitHook(app, { limits: deps.ops.limits, isShuttingDown: () => deps.lifecycle.isShuttingDown(), lockout: deps.lockout });
+  }
   app.setErrorHandler(createErrorHandler(deps.log));
   app.setNotFoundHandler(async (_request, reply) => sendText(reply, 404, NOT_FOUND_TEXT));
   app.addHook("preClose", async () => {
@@ -161,11 +170,13 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     idempotency: deps.idempotency,
     questions: deps.questions,
     principalStreams: deps.principalStreams ?? new PrincipalStreams(),
+    ops: deps.ops,
   };
 
   void app.register(async (routes) => {
     routes.addHook("onRequest", ignoreContentType);
-    await routes.register(healthRoutes(deps));
+    if (deps.ops !== undefined) await routes.register(metricsRoute(deps.ops));
+    await routes.register(healthRoutes({ ...deps, maintenance: deps.ops?.maintenance }));
     await routes.register(async (api) => {
       api.addHook("onRequest", async (_request, reply) => {
         if (deps.lifecycle.isShuttingDown()) return sendError(reply, 503, "gateway shutting down");
@@ -184,6 +195,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       }
       await api.register(async (jwt) => {
         addAuthHook(jwt, deps.auth);
+        if (deps.ops !== undefined) addPrincipalLimitHook(jwt, deps.ops.limits);
         await jwt.register(
           agentRoutes({
             agents: deps.agents,
@@ -192,9 +204,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
           }),
         );
         await jwt.register(sendRoutes(sendDeps));
-        await jwt.register(statsRoutes({ usage: deps.usage }));
+        await jwt.register(statsRoutes({ usage: deps.usage, currency: deps.ops?.currency }));
+        if (deps.ops !== undefined) await jwt.register(opsApiRoutes(deps.ops));
         await jwt.register(cancelRoutes({ conversations: deps.conversations }));
-        if (threads !== undefined) await jwt.register(threadRoutes({ threads, ledger: deps.ledger, usage: deps.usage }));
+        if (threads !== undefined) await jwt.register(threadRoutes({ threads, ledger: deps.ledger, usage: deps.usage, currency: deps.ops?.currency }));
         if (deps.db !== undefined) {
           await jwt.register(bindingRoutes({ agents: deps.agents, db: deps.db, clock: deps.clock, ids }));
         }

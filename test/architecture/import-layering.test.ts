@@ -16,15 +16,16 @@ const ALLOWED: Record<string, string[]> = {
   agent: ["lib", "config", "store", "auth"],
   conversation: ["lib", "store", "agent", "config"],
   packs: ["lib", "store", "agent", "conversation", "config"],
-  rpc: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "gen"],
-  http: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
+  ops: ["lib", "config", "store"],
+  rpc: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops", "gen"],
+  http: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops"],
   mcp: ["lib", "packs", "auth"],
-  webadmin: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
-  gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "rpc", "http", "mcp", "webadmin"],
+  webadmin: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops"],
+  gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops", "rpc", "http", "mcp", "webadmin"],
   gen: [],
 };
 
-const DOMAIN = ["lib", "config", "store", "auth", "agent", "conversation", "packs"];
+const DOMAIN = ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops"];
 const FRAMEWORKS = ["fastify", "@fastify/", "@grpc/", "@connectrpc/", "@modelcontextprotocol/", "@bufbuild/"];
 
 function walk(dir: string): string[] {
@@ -91,8 +92,8 @@ describe("import layering (STYLE.md)", () => {
     expect(violations).toEqual([]);
   });
 
-  it("scans src/packs and src/mcp", () => {
-    for (const folder of ["packs", "mcp"]) expect(files.some((f) => srcFolderOf(f) === folder)).toBe(true);
+  it("scans src/packs, src/mcp and src/ops", () => {
+    for (const folder of ["packs", "mcp", "ops"]) expect(files.some((f) => srcFolderOf(f) === folder)).toBe(true);
   });
 
   it("only src/mcp imports the MCP SDK", () => {
