@@ -33,6 +33,8 @@ export interface DomainOptions {
   env: NodeJS.ProcessEnv;
   /** The bound HTTP port once listening (for an `:0` http_addr in the MCP endpoint); 0 before. */
   httpPort?: () => number;
+  /** The Welcome's `server_id`; `coven-gateway-<random>` by default. */
+  serverId?: string;
 }
 
 /** Where the edges plug into the domain's shutdown order; each runs even when an earlier step failed. */
@@ -89,7 +91,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const packs = createPacks({ db, clock, ids, log });
   const hub = new EventHub({ log });
   const agents = new AgentManager({
-    serverId: newServerId(),
+    serverId: options.serverId ?? newServerId(),
     mcpEndpoint: () => mcpEndpoint(config, httpPort(), env),
     heartbeatTimeoutMs: config.agents.heartbeatTimeoutMs,
     limits: config.limits,
