@@ -35,6 +35,7 @@ import { createUsageRepository } from "../store/usage-repository.js";
 import { startIdentity, type GatewayIdentity } from "./identity-wiring.js";
 import { mountMcp, type GatewayMcp } from "./mcp-wiring.js";
 import { createPacks, type GatewayPacks } from "./packs-wiring.js";
+import { mountWebAdmin, type WebAdmin } from "./webadmin-wiring.js";
 
 export type { GatewayIdentity } from "./identity-wiring.js";
 
@@ -67,6 +68,10 @@ export interface Gateway {
   readonly store: StoreDatabase;
   /** Resolver, lockout, identity service, presence: what the authenticating edges need. */
   readonly identity: GatewayIdentity;
+  /** The HTTP app (for `inject` in tests). */
+  readonly http: FastifyInstance;
+  /** Web admin sessions and gates (`sessions.resolveCookieHeader` authenticates a browser elsewhere). */
+  readonly webAdmin: WebAdmin;
 }
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -88,6 +93,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let agents: AgentManager | undefined;
   let packs: GatewayPacks | undefined;
   let mcp: GatewayMcp | undefined;
+  let webAdmin: WebAdmin | undefined;
   let conversations: ConversationService | undefined;
   let approvals: ApprovalService | undefined;
   let questions: QuestionRouter | undefined;
@@ -186,6 +192,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       lifecycle: { isShuttingDown: () => shuttingDown },
     });
     mcp = await mountMcp({ app: http, packs, agents, resolver: identity.resolver, isAuthEnabled: identity.isAuthEnabled, log });
+    webAdmin = await mountWebAdmin({ app: http, config, env, db, clock, ids, log, agents, identity, approvals, httpPort: () => boundHttpPort, isShuttingDown: () => shuttingDown });
     const rpcAuth =
       overrides.rpcAuth ??
       createRpcIdentityAuthenticator({ resolver: identity.resolver, ssh: identity.ssh, lockout: identity.lockout, log });
@@ -250,6 +257,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       }
     };
     if (sweepTimer) clearInterval(sweepTimer);
+    webAdmin?.stop();
     // Agents get `shutdown`, pending requests get the grace period, then a terminal `gateway shutting down`;
     // that terminal event is what ends every open SSE send stream.
     await step("agents", async () => agents?.shutdown(config.limits.shutdownTimeoutMs));
@@ -298,6 +306,12 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     },
     get identity() {
       return need(identity, "identity");
+    },
+    get http() {
+      return need(http, "http");
+    },
+    get webAdmin() {
+      return need(webAdmin, "webAdmin");
     },
   };
 }
