@@ -14,6 +14,7 @@ import { anonymousHttpAuthenticator, type HttpAuthenticator } from "../http/http
 import { createJwtHttpAuthenticator } from "../http/jwt-http-authenticator.js";
 import { PrincipalStreams } from "../http/principal-streams.js";
 import { createLinkService } from "../auth/link-service.js";
+import type { PairingService } from "../auth/pairing-service.js";
 import { systemClock, isoTimestamp, type Clock } from "../lib/clock.js";
 import { newServerId, randomIds, type IdSource } from "../lib/ids.js";
 import { silentLogger, type Logger } from "../lib/logger.js";
@@ -35,6 +36,7 @@ import { createUsageRepository } from "../store/usage-repository.js";
 import { startIdentity, type GatewayIdentity } from "./identity-wiring.js";
 import { mountMcp, type GatewayMcp } from "./mcp-wiring.js";
 import { createPacks, type GatewayPacks } from "./packs-wiring.js";
+import { createPairing } from "./pairing-wiring.js";
 
 export type { GatewayIdentity } from "./identity-wiring.js";
 
@@ -67,6 +69,8 @@ export interface Gateway {
   readonly store: StoreDatabase;
   /** Resolver, lockout, identity service, presence: what the authenticating edges need. */
   readonly identity: GatewayIdentity;
+  /** QR device pairing (mint and enroll); the web admin mints through it. */
+  readonly pairing: PairingService;
 }
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -82,9 +86,11 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   const ids = overrides.ids ?? randomIds;
   const env = overrides.env ?? process.env;
   let boundHttpPort = 0;
+  let boundGrpcPort = 0;
 
   let store: StoreDatabase | undefined;
   let identity: GatewayIdentity | undefined;
+  let pairing: PairingService | undefined;
   let agents: AgentManager | undefined;
   let packs: GatewayPacks | undefined;
   let mcp: GatewayMcp | undefined;
@@ -151,6 +157,9 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     const liveStreams = conversationRpc;
     const httpSendStreams = new PrincipalStreams();
     const links = createLinkService({ db, jwt: identity.jwt, clock, ids, log });
+    const lockout = identity.isAuthEnabled ? identity.lockout : undefined;
+    const ports = () => ({ http: boundHttpPort, grpc: boundGrpcPort });
+    pairing = createPairing({ config, env, db, ports, lockout, clock, ids, log });
     identity.service.onPrincipalRemoved(({ principalId, reason }) => {
       const end =
         reason === "revoked"
@@ -182,7 +191,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
           : anonymousHttpAuthenticator),
       principalStreams: httpSendStreams,
       links,
-      lockout: identity.isAuthEnabled ? identity.lockout : undefined,
+      pairing,
+      lockout,
       lifecycle: { isShuttingDown: () => shuttingDown },
     });
     mcp = await mountMcp({ app: http, packs, agents, resolver: identity.resolver, isAuthEnabled: identity.isAuthEnabled, log });
@@ -204,6 +214,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     let grpcPort: number;
     try {
       ({ port: grpcPort } = await grpc.listen(config.server.grpcAddr));
+      boundGrpcPort = grpcPort;
     } catch (err) {
       throw new Error(`listening on gRPC address: ${(err as Error).message}`, { cause: err });
     }
@@ -298,6 +309,9 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     },
     get identity() {
       return need(identity, "identity");
+    },
+    get pairing() {
+      return need(pairing, "pairing");
     },
   };
 }
