@@ -149,6 +149,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     });
     const liveAgents = agents;
     const liveStreams = conversationRpc;
+    const livePacks = packs;
     const httpSendStreams = new PrincipalStreams();
     const links = createLinkService({ db, jwt: identity.jwt, clock, ids, log });
     identity.service.onPrincipalRemoved(({ principalId, reason }) => {
@@ -157,6 +158,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
           ? ({ code: "PERMISSION_DENIED", message: "principal has been revoked" } as const)
           : ({ code: "UNAUTHENTICATED", message: "principal not found" } as const);
       liveAgents.closePrincipal(principalId, end);
+      livePacks.closePrincipal(principalId, end);
       liveStreams.closePrincipal(principalId, end);
       httpSendStreams.closePrincipal(principalId, reason);
     });
@@ -197,6 +199,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
         createAdminService({ auth: rpcAuth, log, identity: identity.service, handlers: [adminBindingHandlers({ db, clock, ids, log })] }),
         createClientService({ auth: rpcAuth, log, identity: identity.service, handlers: [conversationRpc.handlers] }),
         createGatewayV1Service({ agents, conversations, auth: rpcAuth, log }),
+        packs.service(rpcAuth),
       ],
     });
 
@@ -272,6 +275,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
         await closing;
       }
     });
+    await step("packs", async () => packs?.close());
     await step("grpc", async () => grpc?.stop(EDGE_CLOSE_MS));
     await step("mcp", async () => mcp?.close());
     await step("presence", async () => identity?.presence.flush());
