@@ -1,8 +1,7 @@
 // ABOUTME: Live external packs (packs-mcp.md §2): present exactly while their Register stream is open, each with a
 // ABOUTME: FIFO outbound queue, and every pending call tracked by request_id with its timeout, cancel and disconnect.
 import type { PackToolOutcome } from "../agent/agent-ports.js";
-import type { ToolDefinition } from "../agent/agent-frames.js";
-import type { ErrorCode } from "../lib/gateway-error.js";
+import type { StreamEnd, ToolDefinition } from "../agent/agent-frames.js";
 import { GatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
 import { RouterError } from "./router-error.js";
@@ -16,10 +15,7 @@ export interface PackRequest {
 }
 
 /** How a pack's stream is ended by the gateway: `UNAVAILABLE` on shutdown, `PERMISSION_DENIED` on revocation. */
-export interface PackStreamEnd {
-  code: Exclude<ErrorCode, "OK">;
-  message: string;
-}
+export type PackStreamEnd = StreamEnd;
 
 /** The transport side of one Register stream, as the rpc edge provides it. */
 export interface PackStream {

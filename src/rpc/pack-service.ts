@@ -51,6 +51,10 @@ function streamOf(call: RegisterCall): PackStream {
     },
     end(end) {
       if (call.cancelled || call.destroyed || call.writableEnded) return;
+      if (end.code === "OK") {
+        call.end();
+        return;
+      }
       call.emit("error", { code: grpcStatusOf(end.code), details: end.message, message: end.message });
     },
   };
