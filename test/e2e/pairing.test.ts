@@ -52,7 +52,7 @@ async function gateway(options: AuthGatewayOptions = {}): Promise<PairingGateway
     clock,
     logLines,
     async mintToken() {
-      const { url } = await gw.gateway.pairing.mint(ADMIN);
+      const { url } = await gw.gateway.domain.pairing.mint(ADMIN);
       return new URL(url.replace(/^coven:/, "http:")).searchParams.get("token")!;
     },
     async pair(body, headers = {}) {
