@@ -2,16 +2,13 @@
 // ABOUTME: same domain the API uses (agents, identity service, approvals, questions, turn pipeline, event hub).
 import { createRequire } from "node:module";
 import type { FastifyInstance } from "fastify";
-import type { AgentManager } from "../agent/agent-manager.js";
-import { parseHostPort, publicBaseUrl } from "../config/derived.js";
+import { publicBaseUrl } from "../config/derived.js";
 import type { GatewayConfig } from "../config/types.js";
-import type { ApprovalService } from "../conversation/approval-service.js";
 import type { Clock } from "../lib/clock.js";
 import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
-import type { StoreExecutor } from "../store/transaction.js";
 import { createWebAdmin, type WebAdmin } from "../webadmin/web-admin.js";
-import type { GatewayIdentity } from "./identity-wiring.js";
+import type { GatewayDomain } from "./create-domain.js";
 
 export type { WebAdmin } from "../webadmin/web-admin.js";
 
@@ -31,31 +28,28 @@ function packageVersion(): string {
 /** Registers the web admin on `app` (before it listens) and starts its session purge. */
 export async function mountWebAdmin(deps: {
   app: FastifyInstance;
+  domain: GatewayDomain;
   config: GatewayConfig;
   env: NodeJS.ProcessEnv;
-  db: StoreExecutor;
   clock: Clock;
   ids: IdSource;
   log: Logger;
-  agents: AgentManager;
-  identity: GatewayIdentity;
-  approvals: ApprovalService;
-  /** The HTTP port once bound (the base URL derives from it when `webadmin.base_url` is empty). */
-  httpPort(): number;
+  /** The bound ports once listening (the base URL derives from the HTTP one when `webadmin.base_url` is empty). */
+  ports: { http(): number; grpc(): number };
   isShuttingDown(): boolean;
 }): Promise<WebAdmin> {
-  const { config } = deps;
+  const { config, domain } = deps;
   const webAdmin = createWebAdmin({
-    db: deps.db,
+    db: domain.db,
     clock: deps.clock,
     ids: deps.ids,
     log: deps.log,
-    agents: deps.agents,
-    identity: deps.identity.service,
-    approvals: deps.approvals,
-    isAuthEnabled: deps.identity.isAuthEnabled,
-    baseUrl: () => publicBaseUrl(config, deps.httpPort(), deps.env),
-    grpcPort: () => parseHostPort(config.server.grpcAddr).port,
+    agents: domain.agents,
+    identity: domain.identity.service,
+    approvals: domain.approvals,
+    isAuthEnabled: domain.identity.isAuthEnabled,
+    baseUrl: () => publicBaseUrl(config, deps.ports.http(), deps.env),
+    grpcPort: deps.ports.grpc,
     version: packageVersion(),
     maxBodyBytes: config.limits.maxBodyBytes,
     lifecycle: { isShuttingDown: deps.isShuttingDown },
