@@ -3,6 +3,7 @@
 import { AgentManager } from "../agent/agent-manager.js";
 import type { StreamEnd } from "../agent/agent-frames.js";
 import { createLinkService, type LinkService } from "../auth/link-service.js";
+import type { PairingService } from "../auth/pairing-service.js";
 import { mcpEndpoint } from "../config/derived.js";
 import type { GatewayConfig } from "../config/types.js";
 import { createApprovalService, type ApprovalService } from "../conversation/approval-service.js";
@@ -21,6 +22,7 @@ import { createUsageRepository, type UsageRepository } from "../store/usage-repo
 import type { Kysely } from "kysely";
 import { createIdentity, prepareIdentity, type GatewayIdentity } from "./identity-wiring.js";
 import { createPacks, type GatewayPacks } from "./packs-wiring.js";
+import { createPairing } from "./pairing-wiring.js";
 
 export interface DomainOptions {
   config: GatewayConfig;
@@ -33,6 +35,8 @@ export interface DomainOptions {
   env: NodeJS.ProcessEnv;
   /** The bound HTTP port once listening (for an `:0` http_addr in the MCP endpoint); 0 before. */
   httpPort?: () => number;
+  /** The bound gRPC port once listening (the QR pairing deep link); 0 before. */
+  grpcPort?: () => number;
   /** The Welcome's `server_id`; `coven-gateway-<random>` by default. */
   serverId?: string;
 }
@@ -56,6 +60,8 @@ export interface GatewayDomain {
   readonly questions: QuestionRouter;
   readonly conversations: ConversationService;
   readonly links: LinkService;
+  /** QR device pairing: the web admin mints, `POST /api/link/pair` enrolls. */
+  readonly pairing: PairingService;
   readonly ledger: LedgerRepository;
   readonly usage: UsageRepository;
   readonly threads: ThreadRepository;
@@ -67,7 +73,7 @@ export interface GatewayDomain {
   start(): Promise<void>;
   /**
    * Ordered shutdown: agents get `Shutdown` and the grace period, turns drain, `hooks.endStreams`, approvals and
-   * questions end, `hooks.closeEdges`, presence flushes. Safe to call more than once; resolves with the errors
+   * questions end, external packs close, `hooks.closeEdges`, presence flushes. Safe to call more than once; resolves with the errors
    * the steps collected (each already logged), never rejects.
    */
   stop(hooks?: DomainShutdownHooks): Promise<unknown[]>;
@@ -87,6 +93,7 @@ export function principalRemovedEnd(reason: "revoked" | "deleted"): StreamEnd {
 export function createDomain(options: DomainOptions): GatewayDomain {
   const { config, db, clock, ids, log, env } = options;
   const httpPort = options.httpPort ?? (() => 0);
+  const grpcPort = options.grpcPort ?? (() => 0);
   const identity = createIdentity({ config, db, clock, ids, log });
   const packs = createPacks({ db, clock, ids, log });
   const hub = new EventHub({ log });
@@ -108,9 +115,13 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const usage = createUsageRepository(db);
   const conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals });
   const links = createLinkService({ db, jwt: identity.jwt, clock, ids, log });
+  const ports = () => ({ http: httpPort(), grpc: grpcPort() });
+  const lockout = identity.isAuthEnabled ? identity.lockout : undefined;
+  const pairing = createPairing({ config, env, db, ports, lockout, clock, ids, log });
   const idempotency = createIdempotencyRepository(db);
   identity.service.onPrincipalRemoved(({ principalId, reason }) => {
     agents.closePrincipal(principalId, principalRemovedEnd(reason));
+    packs.closePrincipal(principalId, principalRemovedEnd(reason));
   });
 
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -156,6 +167,8 @@ export function createDomain(options: DomainOptions): GatewayDomain {
       approvals.stop();
       await questions.shutdown();
     });
+    // Pending external calls fail `pack disconnected`, then Register streams end UNAVAILABLE, before gRPC stops.
+    await step("packs", () => packs.close());
     if (hooks.closeEdges) await step("edges", hooks.closeEdges);
     await step("presence", () => identity.presence.flush());
     return errors;
@@ -171,6 +184,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
     questions,
     conversations,
     links,
+    pairing,
     ledger,
     usage,
     threads: createThreadRepository(db),

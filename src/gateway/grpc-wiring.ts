@@ -1,4 +1,4 @@
-// ABOUTME: Builds the gRPC edge over the domain: CovenControl, AdminService, ClientService and gateway.v1.
+// ABOUTME: Builds the gRPC edge over the domain: CovenControl, AdminService, ClientService, PackService and gateway.v1.
 // ABOUTME: Ends a removed principal's StreamEvents calls; `endStreams` ends all of them at shutdown.
 import type { GatewayConfig } from "../config/types.js";
 import type { Clock } from "../lib/clock.js";
@@ -60,6 +60,7 @@ export function buildGatewayGrpc(options: {
       createAdminService({ auth, log, identity: identity.service, handlers: [adminBindingHandlers({ db: domain.db, clock, ids, log })] }),
       createClientService({ auth, log, identity: identity.service, handlers: [conversationRpc.handlers] }),
       createGatewayV1Service({ agents, conversations, auth, log }),
+      domain.packs.service(auth),
     ],
   });
   return {

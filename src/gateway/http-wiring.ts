@@ -54,6 +54,7 @@ export function buildGatewayHttp(options: {
     links: domain.links,
     linkRateLimiter: createAddressRateLimiter({ clock: options.clock }),
     sseRegistry: new SseRegistry(),
+    pairing: domain.pairing,
     lockout: identity.isAuthEnabled ? identity.lockout : undefined,
     lifecycle: { isShuttingDown: options.isShuttingDown },
   });

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { AgentManager } from "../agent/agent-manager.js";
 import type { LinkService } from "../auth/link-service.js";
 import type { Lockout } from "../auth/lockout.js";
+import type { PairingService } from "../auth/pairing-service.js";
 import type { ApprovalService } from "../conversation/approval-service.js";
 import type { ConversationService } from "../conversation/conversation-service.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
@@ -25,6 +26,7 @@ import { createErrorHandler } from "./http-errors.js";
 import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./http-reply.js";
 import { createHistoryHandler } from "./history-routes.js";
 import { linkRoutes } from "./link-routes.js";
+import { pairRoutes } from "./pair-routes.js";
 import type { PrincipalStreams } from "./principal-streams.js";
 import type { IdempotencyLookup } from "./idempotency.js";
 import { registerRawBodyParser } from "./request-body.js";
@@ -67,6 +69,8 @@ export interface HttpDeps {
    * use the one inside `auth`.
    */
   lockout: Pick<Lockout, "check" | "recordFailure" | "retryAfterSeconds"> | undefined;
+  /** QR pairing: the public `POST /api/link/pair` (docs/pairing.md). */
+  pairing: Pick<PairingService, "enroll">;
   /** Send streams by caller principal; the wiring calls `closePrincipal` when a principal is revoked or deleted. */
   principalStreams: PrincipalStreams;
   /** The registry of open SSE streams (ended with a final frame on close). */
@@ -84,7 +88,7 @@ export interface HttpDeps {
 
 /**
  * Builds the HTTP API app without listening. Public routes: `/health`, `/health/ready`, `/api/health/stream`,
- * `/api/link/request`, `/api/link/status/{code}`. JWT routes (behind `deps.auth`): `/api/agents`,
+ * `/api/link/request`, `/api/link/status/{code}`, `/api/link/pair`. JWT routes (behind `deps.auth`): `/api/agents`,
  * `/api/agents/{id}/history`, `/api/agents/{id}/send`, `/api/send`, `/api/stats/usage`,
  * `/api/requests/{id}/cancel`, `/api/threads/{id}/messages|usage`, `/api/bindings`, `/api/tools/approve|pending`,
  * `/api/questions/answer|pending`. On close, every open SSE stream gets its final frame and ends.
@@ -156,6 +160,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       });
       await api.register(healthStreamRoutes({ limits: deps.limits, registry }));
       await api.register(linkRoutes({ links: deps.links, rateLimiter: deps.linkRateLimiter, lockout: deps.lockout, log: deps.log }));
+      await api.register(pairRoutes({ pairing: deps.pairing }));
       await api.register(async (jwt) => {
         addAuthHook(jwt, deps.auth);
         await jwt.register(

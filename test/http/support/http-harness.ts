@@ -79,6 +79,7 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
     approvals,
     questions,
     links: domain.links,
+    pairing: domain.pairing,
     linkRateLimiter: createAddressRateLimiter({ clock }),
     lockout: undefined,
     principalStreams: new PrincipalStreams(),
