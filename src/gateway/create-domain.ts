@@ -20,6 +20,7 @@ import { createThreadRepository, type ThreadRepository } from "../store/thread-r
 import { createUsageRepository, type UsageRepository } from "../store/usage-repository.js";
 import type { Kysely } from "kysely";
 import { createIdentity, prepareIdentity, type GatewayIdentity } from "./identity-wiring.js";
+import { registerBuiltinPacks } from "../packs/builtin/builtin-packs.js";
 import { createPacks, type GatewayPacks } from "./packs-wiring.js";
 
 export interface DomainOptions {
@@ -86,7 +87,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const { config, db, clock, ids, log, env } = options;
   const httpPort = options.httpPort ?? (() => 0);
   const identity = createIdentity({ config, db, clock, ids, log });
-  const packs = createPacks({ db, clock, ids, log });
+  const packs = createPacks({ log });
   const hub = new EventHub({ log });
   const agents = new AgentManager({
     serverId: newServerId(),
@@ -105,6 +106,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const ledger = createLedgerRepository(db, clock, ids);
   const usage = createUsageRepository(db);
   const conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals });
+  registerBuiltinPacks(packs.registry, { db, clock, ids, agents, conversations, questions, ledger, usage });
   const links = createLinkService({ db, jwt: identity.jwt, clock, ids, log });
   const idempotency = createIdempotencyRepository(db);
   identity.service.onPrincipalRemoved(({ principalId, reason }) => {
