@@ -18,6 +18,7 @@ import { buildGatewayGrpc, type GatewayGrpc } from "./grpc-wiring.js";
 import { buildGatewayHttp } from "./http-wiring.js";
 import type { GatewayIdentity } from "./identity-wiring.js";
 import { mountMcp, type GatewayMcp } from "./mcp-wiring.js";
+import { mountWebAdmin, type WebAdmin } from "./webadmin-wiring.js";
 
 export type { GatewayIdentity } from "./identity-wiring.js";
 
@@ -52,6 +53,10 @@ export interface Gateway {
   readonly identity: GatewayIdentity;
   /** Every domain object, as the edges got them. */
   readonly domain: GatewayDomain;
+  /** The HTTP app (for `inject` in tests). */
+  readonly http: FastifyInstance;
+  /** Web admin sessions and gates (`sessions.resolveCookieHeader` authenticates a browser on other edges). */
+  readonly webAdmin: WebAdmin;
 }
 
 const EDGE_CLOSE_MS = 2_000;
@@ -66,10 +71,12 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   const ids = overrides.ids ?? randomIds;
   const env = overrides.env ?? process.env;
   let boundHttpPort = 0;
+  let boundGrpcPort = 0;
 
   let store: StoreDatabase | undefined;
   let domain: GatewayDomain | undefined;
   let mcp: GatewayMcp | undefined;
+  let webAdmin: WebAdmin | undefined;
   let http: FastifyInstance | undefined;
   let grpc: GatewayGrpc | undefined;
   let shuttingDown = false;
@@ -85,17 +92,20 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     // One gateway per database file: a second one is refused with the holder's pid instead of sharing it unnoticed.
     if (!isMemoryDatabase(config.database.path)) dbLock = acquireDatabaseLock(config.database.path);
     store = await openDatabase({ path: config.database.path, log });
-    domain = createDomain({ config, db: store.db, clock, ids, log, env, httpPort: () => boundHttpPort });
+    domain = createDomain({ config, db: store.db, clock, ids, log, env, httpPort: () => boundHttpPort, grpcPort: () => boundGrpcPort });
     await domain.start();
     const { agents, identity, packs } = domain;
     grpc = buildGatewayGrpc({ domain, config, clock, ids, log, auth: overrides.rpcAuth });
     http = buildGatewayHttp({ domain, config, clock, ids, log, auth: overrides.httpAuth, isShuttingDown: () => shuttingDown });
     mcp = await mountMcp({ app: http, packs, agents, resolver: identity.resolver, isAuthEnabled: identity.isAuthEnabled, log });
+    const ports = { http: () => boundHttpPort, grpc: () => boundGrpcPort };
+    webAdmin = await mountWebAdmin({ app: http, domain, config, env, clock, ids, log, ports, isShuttingDown: () => shuttingDown });
 
     const grpcTarget = parseHostPort(config.server.grpcAddr);
     let grpcPort: number;
     try {
       ({ port: grpcPort } = await grpc.server.listen(config.server.grpcAddr));
+      boundGrpcPort = grpcPort;
     } catch (err) {
       throw new Error(`listening on gRPC address: ${(err as Error).message}`, { cause: err });
     }
@@ -124,6 +134,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
 
   async function stopInOrder(): Promise<void> {
     shuttingDown = true;
+    webAdmin?.stop();
     const errors: unknown[] = [];
     const step = async (name: string, fn: () => Promise<void>) => {
       try {
@@ -179,6 +190,12 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     },
     get domain() {
       return need(domain, "domain");
+    },
+    get http() {
+      return need(http, "http");
+    },
+    get webAdmin() {
+      return need(webAdmin, "webAdmin");
     },
   };
 }
