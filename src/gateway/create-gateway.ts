@@ -18,6 +18,7 @@ import { buildGatewayGrpc, type GatewayGrpc } from "./grpc-wiring.js";
 import { buildGatewayHttp } from "./http-wiring.js";
 import type { GatewayIdentity } from "./identity-wiring.js";
 import { mountMcp, type GatewayMcp } from "./mcp-wiring.js";
+import { mountWs, type WsServer } from "./ws-wiring.js";
 
 export type { GatewayIdentity } from "./identity-wiring.js";
 
@@ -72,6 +73,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let mcp: GatewayMcp | undefined;
   let http: FastifyInstance | undefined;
   let grpc: GatewayGrpc | undefined;
+  let ws: WsServer | undefined;
   let shuttingDown = false;
   let stopping: Promise<void> | undefined;
   let dbLock: DatabaseLock | undefined;
@@ -91,6 +93,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     grpc = buildGatewayGrpc({ domain, config, clock, ids, log, auth: overrides.rpcAuth });
     http = buildGatewayHttp({ domain, config, clock, ids, log, auth: overrides.httpAuth, isShuttingDown: () => shuttingDown });
     mcp = await mountMcp({ app: http, packs, agents, resolver: identity.resolver, isAuthEnabled: identity.isAuthEnabled, log });
+    const isShuttingDown = () => shuttingDown;
+    ws = await mountWs({ app: http, domain, config, clock, ids, log, env, httpPort: () => boundHttpPort, isShuttingDown });
 
     const grpcTarget = parseHostPort(config.server.grpcAddr);
     let grpcPort: number;
@@ -124,6 +128,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
 
   async function stopInOrder(): Promise<void> {
     shuttingDown = true;
+    ws?.beginShutdown();
     const errors: unknown[] = [];
     const step = async (name: string, fn: () => Promise<void>) => {
       try {
@@ -137,6 +142,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     const domainErrors = await domain?.stop({
       endStreams: () => grpc?.endStreams(),
       async closeEdges() {
+        await step("ws", async () => ws?.closeAll());
         await step("http", async () => {
           if (!http) return;
           const closing = http.close();

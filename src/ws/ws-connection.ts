@@ -17,6 +17,7 @@ import { WsTopics, type TopicEvent, type TopicOutlet } from "./ws-topics.js";
 /** How long a closing socket may take to finish the close handshake before it is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
 const WS_OPEN = 1;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** INTERNAL texts a method lists itself (§3.1); every other unexpected failure reads `internal error`. */
 const FIXED_INTERNAL_TEXTS = new Set(["failed to send approval", "failed to fetch events"]);
 
@@ -404,12 +405,19 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     });
     this.#state = "open";
     this.#deps.log.debug("ws connection established", { conn_id: this.connId, identity: identity.id });
-    if (identity.expiresAtMs !== undefined) {
-      const ms = Math.max(0, identity.expiresAtMs - this.#deps.clock.now().getTime());
-      this.#after(ms, () => this.close(4401, "token expired"));
-    }
+    if (identity.expiresAtMs !== undefined) this.#closeAt(identity.expiresAtMs);
     this.#tickTimer = setInterval(() => this.#tick(), limits.wsTickIntervalMs);
     for (const early of this.#early.splice(0)) if (this.#state === "open") this.#onRequest(early);
+  }
+
+  /** Closes 4401 `token expired` at `atMs`; timers over 2^31-1 ms fire at once in Node, so long waits re-arm. */
+  #closeAt(atMs: number): void {
+    const left = atMs - this.#deps.clock.now().getTime();
+    if (left <= 0) {
+      this.close(4401, "token expired");
+      return;
+    }
+    this.#after(Math.min(left, MAX_TIMER_MS), () => this.#closeAt(atMs));
   }
 
   #tick(): void {

@@ -20,7 +20,8 @@ const ALLOWED: Record<string, string[]> = {
   http: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
   mcp: ["lib", "packs", "auth"],
   webadmin: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
-  gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "rpc", "http", "mcp", "webadmin"],
+  ws: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
+  gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "rpc", "http", "mcp", "webadmin", "ws"],
   gen: [],
 };
 
@@ -91,8 +92,8 @@ describe("import layering (STYLE.md)", () => {
     expect(violations).toEqual([]);
   });
 
-  it("scans src/packs and src/mcp", () => {
-    for (const folder of ["packs", "mcp"]) expect(files.some((f) => srcFolderOf(f) === folder)).toBe(true);
+  it("scans src/packs, src/mcp and src/ws", () => {
+    for (const folder of ["packs", "mcp", "ws"]) expect(files.some((f) => srcFolderOf(f) === folder)).toBe(true);
   });
 
   it("only src/mcp imports the MCP SDK", () => {
