@@ -2,11 +2,11 @@
 // ABOUTME: every turn ends on its terminal payload (done, error, or the committed agent row), one-shot or REPL.
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import type * as pb from "../../src/gen/coven_pb.js";
 import { paint, printError, type CliIo } from "../coven-gateway/cli-io.js";
 import { type Clients, type Connection } from "./connection.js";
 import { failCall, failUsage } from "./output.js";
+import type { AdminIo, Leaf, Parsed } from "./command.js";
 import { withGateway } from "./session.js";
 
 type TurnEnd = { ok: true } | { ok: false; message: string };
@@ -154,17 +154,13 @@ async function runTurn(stream: ChatStream, clients: Clients, agentId: string, co
   }
 }
 
+const CHAT_USAGE = "usage: chat <agent-id> [message]";
+
 /** Runs `chat`; exit 0 after a successful one-shot turn or Ctrl+D in the REPL, 1 on errors. */
-export async function runChat(argv: string[], io: CliIo & { stdin?: NodeJS.ReadableStream }): Promise<number> {
-  let parsed: { values: { timeout?: string }; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: argv, options: { timeout: { type: "string" } }, allowPositionals: true });
-  } catch {
-    return failUsage(io, "usage: chat <agent-id> [message]");
-  }
-  const [agentId, ...words] = parsed.positionals;
-  if (!agentId) return failUsage(io, "usage: chat <agent-id> [message]");
-  const timeoutText = parsed.values.timeout ?? "600";
+async function runChat({ values, positionals }: Parsed, io: AdminIo): Promise<number> {
+  const [agentId, ...words] = positionals;
+  if (!agentId) return failUsage(io, CHAT_USAGE);
+  const timeoutText = (values.timeout as string | undefined) ?? "600";
   if (!/^\d+$/.test(timeoutText) || Number(timeoutText) <= 0) return failUsage(io, `invalid timeout: "${timeoutText}" is not a positive number of seconds`);
   const timeoutMs = Number(timeoutText) * 1_000;
 
@@ -219,3 +215,17 @@ async function repl(io: CliIo & { stdin?: NodeJS.ReadableStream }, stream: ChatS
     rl.close();
   }
 }
+
+export const CHAT: Leaf = {
+  kind: "leaf",
+  name: "chat",
+  synopsis: "chat <agent-id> [message...] [--timeout <seconds>]",
+  summary:
+    "Chat with an agent. With a message: send it, print the reply, exit 0 when the agent is done (1 on an agent error).\n" +
+    "Without one: a REPL over one event stream; Ctrl+D exits. Tool approvals and agent questions are listed\n" +
+    "and wait for the web admin. Use -- before a message that starts with a dash.",
+  flags: [{ name: "timeout", type: "string", value: "<seconds>", help: "Give up on a turn with no terminal event after this long (default 600)" }],
+  positionals: true,
+  usageError: CHAT_USAGE,
+  run: runChat,
+};

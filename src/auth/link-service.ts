@@ -12,9 +12,8 @@ import {
   LINK_TOKEN_PICKUP_WINDOW_MS,
   type LinkCode,
 } from "../store/link-code-repository.js";
-import { createPrincipalRepository } from "../store/principal-repository.js";
-import { createRoleRepository } from "../store/role-repository.js";
 import { inTransaction, type StoreExecutor } from "../store/transaction.js";
+import { ensureDevicePrincipal } from "./device-principal.js";
 import { DEFAULT_TOKEN_TTL_SECONDS, type JwtService } from "./jwt.js";
 
 /** 32 symbols (no I, O, 0, 1), so one random byte mod 32 is unbiased. */
@@ -193,30 +192,14 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       try {
         return await inTransaction(db, async (trx) => {
           const audit = createAuditRepository(trx);
-          const principals = createPrincipalRepository(trx);
-          const existing = await principals.findByFingerprint(pending.fingerprint);
-          let principalId = existing?.id;
-          if (principalId === undefined) {
-            const created = await principals.insert({
-              id: ids.uuid(),
-              type: "client",
-              displayName: pending.deviceName,
-              status: "approved",
-              pubkeyFingerprint: pending.fingerprint,
-              now: stamp,
-            });
-            if (created === undefined) throw new Error("fingerprint taken while approving");
-            principalId = created.id;
-            await createRoleRepository(trx).grant(principalId, "member", stamp);
-            await audit.record({
-              actor,
-              action: "create_principal",
-              targetType: "principal",
-              targetId: principalId,
-              detail: { type: "client", display_name: pending.deviceName, roles: ["member"], link_code_id: pending.id },
-              now: stamp,
-            });
-          }
+          const { principalId, isNewPrincipal } = await ensureDevicePrincipal(trx, {
+            fingerprint: pending.fingerprint,
+            deviceName: pending.deviceName,
+            actor,
+            detail: { link_code_id: pending.id },
+            now: stamp,
+            ids,
+          });
           const minted = await jwt.mint(principalId, DEFAULT_TOKEN_TTL_SECONDS);
           await audit.record({
             actor,
@@ -241,7 +224,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
             detail: { code: pending.code, device_name: pending.deviceName, principal_id: principalId },
             now: stamp,
           });
-          return { link: approved, principalId, isNewPrincipal: existing === undefined };
+          return { link: approved, principalId, isNewPrincipal };
         });
       } catch (err) {
         throw internal(LINK_TEXT.approveFailed, err);

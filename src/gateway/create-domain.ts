@@ -3,6 +3,7 @@
 import { AgentManager } from "../agent/agent-manager.js";
 import type { StreamEnd } from "../agent/agent-frames.js";
 import { createLinkService, type LinkService } from "../auth/link-service.js";
+import type { PairingService } from "../auth/pairing-service.js";
 import { mcpEndpoint } from "../config/derived.js";
 import type { GatewayConfig } from "../config/types.js";
 import { createApprovalService, type ApprovalService } from "../conversation/approval-service.js";
@@ -21,6 +22,7 @@ import { createUsageRepository, type UsageRepository } from "../store/usage-repo
 import type { Kysely } from "kysely";
 import { createIdentity, prepareIdentity, type GatewayIdentity } from "./identity-wiring.js";
 import { createPacks, type GatewayPacks } from "./packs-wiring.js";
+import { createPairing } from "./pairing-wiring.js";
 
 export interface DomainOptions {
   config: GatewayConfig;
@@ -33,6 +35,8 @@ export interface DomainOptions {
   env: NodeJS.ProcessEnv;
   /** The bound HTTP port once listening (for an `:0` http_addr in the MCP endpoint); 0 before. */
   httpPort?: () => number;
+  /** The bound gRPC port once listening (the QR pairing deep link); 0 before. */
+  grpcPort?: () => number;
 }
 
 /** Where the edges plug into the domain's shutdown order; each runs even when an earlier step failed. */
@@ -54,6 +58,8 @@ export interface GatewayDomain {
   readonly questions: QuestionRouter;
   readonly conversations: ConversationService;
   readonly links: LinkService;
+  /** QR device pairing: the web admin mints, `POST /api/link/pair` enrolls. */
+  readonly pairing: PairingService;
   readonly ledger: LedgerRepository;
   readonly usage: UsageRepository;
   readonly threads: ThreadRepository;
@@ -85,6 +91,7 @@ export function principalRemovedEnd(reason: "revoked" | "deleted"): StreamEnd {
 export function createDomain(options: DomainOptions): GatewayDomain {
   const { config, db, clock, ids, log, env } = options;
   const httpPort = options.httpPort ?? (() => 0);
+  const grpcPort = options.grpcPort ?? (() => 0);
   const identity = createIdentity({ config, db, clock, ids, log });
   const packs = createPacks({ db, clock, ids, log });
   const hub = new EventHub({ log });
@@ -106,6 +113,9 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const usage = createUsageRepository(db);
   const conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals });
   const links = createLinkService({ db, jwt: identity.jwt, clock, ids, log });
+  const ports = () => ({ http: httpPort(), grpc: grpcPort() });
+  const lockout = identity.isAuthEnabled ? identity.lockout : undefined;
+  const pairing = createPairing({ config, env, db, ports, lockout, clock, ids, log });
   const idempotency = createIdempotencyRepository(db);
   identity.service.onPrincipalRemoved(({ principalId, reason }) => {
     agents.closePrincipal(principalId, principalRemovedEnd(reason));
@@ -172,6 +182,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
     questions,
     conversations,
     links,
+    pairing,
     ledger,
     usage,
     threads: createThreadRepository(db),

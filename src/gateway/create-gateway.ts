@@ -67,6 +67,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   const ids = overrides.ids ?? randomIds;
   const env = overrides.env ?? process.env;
   let boundHttpPort = 0;
+  let boundGrpcPort = 0;
 
   let store: StoreDatabase | undefined;
   let domain: GatewayDomain | undefined;
@@ -87,7 +88,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     // One gateway per database file: a second one is refused with the holder's pid instead of sharing it unnoticed.
     if (!isMemoryDatabase(config.database.path)) dbLock = acquireDatabaseLock(config.database.path);
     store = await openDatabase({ path: config.database.path, log });
-    domain = createDomain({ config, db: store.db, clock, ids, log, env, httpPort: () => boundHttpPort });
+    domain = createDomain({ config, db: store.db, clock, ids, log, env, httpPort: () => boundHttpPort, grpcPort: () => boundGrpcPort });
     await domain.start();
     const { agents, identity, packs } = domain;
     grpc = buildGatewayGrpc({ domain, config, clock, ids, log, auth: overrides.rpcAuth });
@@ -100,6 +101,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     let grpcPort: number;
     try {
       ({ port: grpcPort } = await grpc.server.listen(config.server.grpcAddr));
+      boundGrpcPort = grpcPort;
     } catch (err) {
       throw new Error(`listening on gRPC address: ${(err as Error).message}`, { cause: err });
     }

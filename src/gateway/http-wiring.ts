@@ -47,6 +47,7 @@ export function buildGatewayHttp(options: {
         : anonymousHttpAuthenticator),
     principalStreams,
     links: domain.links,
+    pairing: domain.pairing,
     lockout: identity.isAuthEnabled ? identity.lockout : undefined,
     lifecycle: { isShuttingDown: options.isShuttingDown },
   });

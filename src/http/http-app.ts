@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { AgentManager } from "../agent/agent-manager.js";
 import type { LinkService } from "../auth/link-service.js";
 import type { Lockout } from "../auth/lockout.js";
+import type { PairingService } from "../auth/pairing-service.js";
 import type { ApprovalService } from "../conversation/approval-service.js";
 import type { ConversationService } from "../conversation/conversation-service.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
@@ -27,6 +28,7 @@ import { createErrorHandler } from "./http-errors.js";
 import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./http-reply.js";
 import { createHistoryHandler } from "./history-routes.js";
 import { linkRoutes } from "./link-routes.js";
+import { pairRoutes } from "./pair-routes.js";
 import { PrincipalStreams } from "./principal-streams.js";
 import type { IdempotencyLookup } from "./idempotency.js";
 import { registerRawBodyParser } from "./request-body.js";
@@ -92,6 +94,8 @@ export interface HttpDeps {
    * inside `auth`.
    */
   lockout?: Pick<Lockout, "check" | "recordFailure" | "retryAfterSeconds">;
+  /** QR pairing: enables the public `POST /api/link/pair` (docs/pairing.md). */
+  pairing?: Pick<PairingService, "enroll">;
 }
 
 /**
@@ -100,7 +104,8 @@ export interface HttpDeps {
  * `/api/send`, `/api/stats/usage`, `/api/requests/{id}/cancel`, plus `/api/threads/{id}/messages|usage` (with
  * `threads` or `db`), `/api/bindings` (with `db`), `/api/tools/approve|pending` (with `approvals`) and
  * `/api/questions/answer|pending` (with `questions`). Public with `links`: `/api/link/request`,
- * `/api/link/status/{code}`. On close, every open SSE stream gets its final frame and ends.
+ * `/api/link/status/{code}`; with `pairing`: `/api/link/pair`. On close, every open SSE stream gets its final
+ * frame and ends.
  */
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
@@ -182,6 +187,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
           }),
         );
       }
+      if (deps.pairing !== undefined) await api.register(pairRoutes({ pairing: deps.pairing }));
       await api.register(async (jwt) => {
         addAuthHook(jwt, deps.auth);
         await jwt.register(
