@@ -9,6 +9,7 @@ import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
 import { packageVersion } from "../lib/package-version.js";
 import { createBindingRepository } from "../store/binding-repository.js";
+import type { AdminSession, AdminSessions } from "../webadmin/admin-sessions.js";
 import type { WsAdminSession } from "../ws/ws-deps.js";
 import { mountWsServer, type WsServer } from "../ws/ws-server.js";
 import type { GatewayDomain } from "./create-domain.js";
@@ -26,10 +27,10 @@ export async function mountWs(options: {
   env: NodeJS.ProcessEnv;
   httpPort: () => number;
   isShuttingDown: () => boolean;
-  /** The web admin's cookie resolver, when the web admin edge is mounted. */
-  adminSessions?: { resolve(cookieHeader: string): Promise<WsAdminSession | undefined> };
+  /** The web admin's sessions, when the web admin edge is mounted: the cookie credential of ws.md §2.2. */
+  adminSessions?: Pick<AdminSessions, "resolveCookieHeader">;
 }): Promise<WsServer> {
-  const { domain, config, log } = options;
+  const { domain, config, log, adminSessions } = options;
   const { identity } = domain;
   const server = await mountWsServer(options.app, {
     agents: domain.agents,
@@ -42,7 +43,7 @@ export async function mountWs(options: {
     idempotency: domain.idempotency,
     resolver: identity.resolver,
     lockout: identity.isAuthEnabled ? identity.lockout : undefined,
-    adminSessions: options.adminSessions,
+    adminSessions: adminSessions === undefined ? undefined : { resolve: async (header) => toWsSession(await adminSessions.resolveCookieHeader(header)) },
     publicOrigin: () => new URL(publicBaseUrl(config, options.httpPort(), options.env)).origin,
     serverId: () => domain.agents.serverId,
     version: packageVersion(),
@@ -54,4 +55,9 @@ export async function mountWs(options: {
   });
   identity.service.onPrincipalRemoved(({ principalId, reason }) => server.closePrincipal(principalId, reason));
   return server;
+}
+
+function toWsSession(session: AdminSession | undefined): WsAdminSession | undefined {
+  if (session === undefined) return undefined;
+  return { adminUserId: session.userId, username: session.user.username, sessionId: session.id, expiresAt: session.expiresAt };
 }

@@ -405,19 +405,21 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     });
     this.#state = "open";
     this.#deps.log.debug("ws connection established", { conn_id: this.connId, identity: identity.id });
-    if (identity.expiresAtMs !== undefined) this.#closeAt(identity.expiresAtMs);
+    if (identity.expiresAtMs !== undefined) {
+      this.#closeAt(identity.expiresAtMs, identity.kind === "webadmin" ? "session ended" : "token expired");
+    }
     this.#tickTimer = setInterval(() => this.#tick(), limits.wsTickIntervalMs);
     for (const early of this.#early.splice(0)) if (this.#state === "open") this.#onRequest(early);
   }
 
-  /** Closes 4401 `token expired` at `atMs`; timers over 2^31-1 ms fire at once in Node, so long waits re-arm. */
-  #closeAt(atMs: number): void {
+  /** Closes 4401 `reason` at `atMs`; timers over 2^31-1 ms fire at once in Node, so long waits re-arm. */
+  #closeAt(atMs: number, reason: string): void {
     const left = atMs - this.#deps.clock.now().getTime();
     if (left <= 0) {
-      this.close(4401, "token expired");
+      this.close(4401, reason);
       return;
     }
-    this.#after(Math.min(left, MAX_TIMER_MS), () => this.#closeAt(atMs));
+    this.#after(Math.min(left, MAX_TIMER_MS), () => this.#closeAt(atMs, reason));
   }
 
   #tick(): void {

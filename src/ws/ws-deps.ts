@@ -32,6 +32,9 @@ export interface WsLimits {
 export interface WsAdminSession {
   adminUserId: string;
   username: string;
+  sessionId: string;
+  /** RFC 3339; the connection closes 4401 `session ended` then. */
+  expiresAt: string;
 }
 
 export interface WsDeps {

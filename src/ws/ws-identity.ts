@@ -15,9 +15,9 @@ export interface WsIdentity {
   /** The inbound ledger actor: NULL for web admin sessions (store.md §5). */
   ledgerActor: string | null;
   idempotencyScope: string;
-  /** When the JWT's `exp` passes, the connection closes 4401 `token expired`. */
+  /** When the JWT's `exp` (or the admin session's expiry) passes, the connection closes 4401. */
   expiresAtMs?: number | undefined;
-  /** The web admin session id (logout closes its connections). */
+  /** The web admin session id (`closeAdminSession` closes its connections). */
   sessionKey?: string | undefined;
 }
 
@@ -86,7 +86,8 @@ export async function authenticateHello(
         principalId: undefined,
         ledgerActor: null,
         idempotencyScope: `webadmin:${session.adminUserId}`,
-        sessionKey: session.adminUserId,
+        sessionKey: session.sessionId,
+        expiresAtMs: Date.parse(session.expiresAt),
       },
     };
   }

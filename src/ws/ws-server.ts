@@ -17,8 +17,8 @@ export interface WsServer {
   readonly connectionCount: number;
   /** Ends the connections of a revoked or deleted principal (§9). */
   closePrincipal(principalId: string, reason: "revoked" | "deleted"): void;
-  /** A web admin session ended (logout or expiry): its connections close 4401 `session ended`. */
-  closeAdminSession(adminUserId: string): void;
+  /** A web admin session ended (logout): its connections close 4401 `session ended`. */
+  closeAdminSession(sessionId: string): void;
   /** Stop began: `shutdown` to every established connection, 1012 once its runs ended (§9). */
   beginShutdown(): void;
   /** End of the graceful phase: close what is left with 1012 and destroy it shortly after. */
@@ -117,8 +117,8 @@ export async function mountWsServer(app: FastifyInstance, deps: WsDeps): Promise
         }
       }
     },
-    closeAdminSession(adminUserId) {
-      for (const conn of [...connections]) if (conn.identity?.sessionKey === adminUserId) conn.close(4401, "session ended");
+    closeAdminSession(sessionId) {
+      for (const conn of [...connections]) if (conn.identity?.sessionKey === sessionId) conn.close(4401, "session ended");
     },
     beginShutdown() {
       for (const conn of [...connections]) conn.beginShutdown();
