@@ -3,7 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import type { GatewayConfig } from "../config/types.js";
 import { createAddressRateLimiter } from "../http/address-rate-limiter.js";
-import { createBindingLookup } from "../http/binding-lookup.js";
+import { createBindingLookup } from "../conversation/binding-lookup.js";
 import { buildHttpApp } from "../http/http-app.js";
 import { anonymousHttpAuthenticator, type HttpAuthenticator } from "../http/http-auth.js";
 import { createJwtHttpAuthenticator } from "../http/jwt-http-authenticator.js";

@@ -32,7 +32,7 @@ import type { IdempotencyLookup } from "./idempotency.js";
 import { registerRawBodyParser } from "./request-body.js";
 import { questionRoutes } from "./question-routes.js";
 import { createLeaderSendHandler, sendRoutes } from "./send-routes.js";
-import type { BindingLookup } from "./send-target.js";
+import type { BindingLookup } from "../conversation/send-target.js";
 import type { SseRegistry } from "./sse-channel.js";
 import { statsRoutes } from "./stats-routes.js";
 import { threadRoutes } from "./thread-routes.js";

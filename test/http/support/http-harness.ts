@@ -9,7 +9,7 @@ import type { QuestionRouter } from "../../../src/conversation/question-router.j
 import type { EventHub } from "../../../src/conversation/event-hub.js";
 import type { GatewayDomain } from "../../../src/gateway/create-domain.js";
 import { createAddressRateLimiter } from "../../../src/http/address-rate-limiter.js";
-import { createBindingLookup } from "../../../src/http/binding-lookup.js";
+import { createBindingLookup } from "../../../src/conversation/binding-lookup.js";
 import { buildHttpApp, type HttpDeps } from "../../../src/http/http-app.js";
 import { anonymousHttpAuthenticator } from "../../../src/http/http-auth.js";
 import { PrincipalStreams } from "../../../src/http/principal-streams.js";
