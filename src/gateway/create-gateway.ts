@@ -18,6 +18,7 @@ import { buildGatewayGrpc, type GatewayGrpc } from "./grpc-wiring.js";
 import { buildGatewayHttp } from "./http-wiring.js";
 import type { GatewayIdentity } from "./identity-wiring.js";
 import { mountMcp, type GatewayMcp } from "./mcp-wiring.js";
+import { mountWebAdmin, type WebAdmin } from "./webadmin-wiring.js";
 
 export type { GatewayIdentity } from "./identity-wiring.js";
 
@@ -52,6 +53,10 @@ export interface Gateway {
   readonly identity: GatewayIdentity;
   /** Every domain object, as the edges got them. */
   readonly domain: GatewayDomain;
+  /** The HTTP app (for `inject` in tests). */
+  readonly http: FastifyInstance;
+  /** Web admin sessions and gates (`sessions.resolveCookieHeader` authenticates a browser on other edges). */
+  readonly webAdmin: WebAdmin;
 }
 
 const EDGE_CLOSE_MS = 2_000;
@@ -71,6 +76,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let store: StoreDatabase | undefined;
   let domain: GatewayDomain | undefined;
   let mcp: GatewayMcp | undefined;
+  let webAdmin: WebAdmin | undefined;
   let http: FastifyInstance | undefined;
   let grpc: GatewayGrpc | undefined;
   let shuttingDown = false;
@@ -92,6 +98,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     grpc = buildGatewayGrpc({ domain, config, clock, ids, log, auth: overrides.rpcAuth });
     http = buildGatewayHttp({ domain, config, clock, ids, log, auth: overrides.httpAuth, isShuttingDown: () => shuttingDown });
     mcp = await mountMcp({ app: http, packs, agents, resolver: identity.resolver, isAuthEnabled: identity.isAuthEnabled, log });
+    const ports = { http: () => boundHttpPort, grpc: () => boundGrpcPort };
+    webAdmin = await mountWebAdmin({ app: http, domain, config, env, clock, ids, log, ports, isShuttingDown: () => shuttingDown });
 
     const grpcTarget = parseHostPort(config.server.grpcAddr);
     let grpcPort: number;
@@ -126,6 +134,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
 
   async function stopInOrder(): Promise<void> {
     shuttingDown = true;
+    webAdmin?.stop();
     const errors: unknown[] = [];
     const step = async (name: string, fn: () => Promise<void>) => {
       try {
@@ -181,6 +190,12 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     },
     get domain() {
       return need(domain, "domain");
+    },
+    get http() {
+      return need(http, "http");
+    },
+    get webAdmin() {
+      return need(webAdmin, "webAdmin");
     },
   };
 }
