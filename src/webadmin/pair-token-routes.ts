@@ -1,37 +1,33 @@
 // ABOUTME: `POST /api/admin/link/pair-token` (issue 14, docs/pairing.md): an admin mints a QR pairing token.
-// ABOUTME: Behind the web admin's session + CSRF gate; 200 {url, qr, expires_at}, 409 text for an IP-literal host.
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+// ABOUTME: Session + CSRF like every S+C route; 200 {url, qr, expires_at}, 409 text when the host is an IP literal.
+import type { FastifyInstance } from "fastify";
 import type { PairingService } from "../auth/pairing-service.js";
 import { isGatewayError } from "../lib/gateway-error.js";
+import type { AdminGuard } from "./admin-guard.js";
+import { sendJson, sendJsonError, sendText } from "./web-reply.js";
 
 export const PAIR_TOKEN_PATH = "/api/admin/link/pair-token";
 
 export interface PairTokenRouteDeps {
   pairing: Pick<PairingService, "mint">;
-  /** The web admin's session + CSRF gate for XHR routes (401 JSON without a session, 403 on a CSRF mismatch). */
-  gate: preHandlerAsyncHookHandler;
-  /** The admin user the gate admitted. */
-  adminOf(request: FastifyRequest): { id: string; username: string } | undefined;
+  guard: AdminGuard;
 }
 
-function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply.code(status).header("content-type", "application/json").send(Buffer.from(`${JSON.stringify(body)}\n`, "utf8"));
-}
-
-/** Registers the mint route. The pairing service has logged any store failure it reports. */
+/**
+ * Registers the mint route. Without a session: 401 `{"error":"not authenticated"}`; CSRF mismatch: 403
+ * `Invalid request`; store failure: 500 `{"error":"internal error"}` (the pairing service logged the cause).
+ */
 export function pairTokenRoutes(deps: PairTokenRouteDeps) {
   return async function registerPairTokenRoutes(app: FastifyInstance): Promise<void> {
-    app.post(PAIR_TOKEN_PATH, { preHandler: deps.gate }, async (request, reply) => {
-      const admin = deps.adminOf(request);
-      if (admin === undefined) return sendJson(reply, 401, { error: "not authenticated" });
+    app.post(PAIR_TOKEN_PATH, { preHandler: deps.guard.sessionAndCsrf("xhr") }, async (request, reply) => {
+      const session = request.adminSession;
+      if (session === null) return sendJsonError(reply, 401, "not authenticated");
       try {
-        const minted = await deps.pairing.mint(admin);
+        const minted = await deps.pairing.mint({ id: session.userId, username: session.user.username });
         return sendJson(reply, 200, { url: minted.url, qr: minted.qr, expires_at: minted.expiresAt });
       } catch (err) {
-        if (isGatewayError(err, "FAILED_PRECONDITION")) {
-          return reply.code(409).header("content-type", "text/plain; charset=utf-8").send(err.message);
-        }
-        return sendJson(reply, 500, { error: "internal error" });
+        if (isGatewayError(err, "FAILED_PRECONDITION")) return sendText(reply, 409, err.message);
+        return sendJsonError(reply, 500, "internal error");
       }
     });
   };
