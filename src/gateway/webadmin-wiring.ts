@@ -47,6 +47,7 @@ export async function mountWebAdmin(deps: {
     agents: domain.agents,
     identity: domain.identity.service,
     approvals: domain.approvals,
+    pairing: domain.pairing,
     isAuthEnabled: domain.identity.isAuthEnabled,
     baseUrl: () => publicBaseUrl(config, deps.ports.http(), deps.env),
     grpcPort: deps.ports.grpc,

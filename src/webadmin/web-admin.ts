@@ -3,6 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import type { AgentManager } from "../agent/agent-manager.js";
 import type { IdentityService } from "../auth/identity-service.js";
+import type { PairingService } from "../auth/pairing-service.js";
 import type { ApprovalService } from "../conversation/approval-service.js";
 import type { Clock } from "../lib/clock.js";
 import type { IdSource } from "../lib/ids.js";
@@ -13,6 +14,7 @@ import { createAdminSessions, type AdminSessions } from "./admin-sessions.js";
 import { authRoutes } from "./auth-routes.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
 import { registerWebBodyParser } from "./form-body.js";
+import { pairTokenRoutes } from "./pair-token-routes.js";
 import { findStaticRoot, loadStaticAssets, staticRoutes } from "./static-files.js";
 import type { WebContext } from "./web-context.js";
 
@@ -30,6 +32,8 @@ export interface WebAdminDeps {
   agents: AgentManager;
   identity: IdentityService;
   approvals: Pick<ApprovalService, "listPending">;
+  /** QR device pairing: `POST /api/admin/link/pair-token` mints through it. */
+  pairing: Pick<PairingService, "mint">;
   isAuthEnabled: boolean;
   /** The public base URL (derived once the HTTP port is bound); no trailing slash. */
   baseUrl(): string;
@@ -81,6 +85,7 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
       await web.register(staticRoutes(assets));
       await web.register(authRoutes({ ctx, identity: deps.identity, isAuthEnabled: deps.isAuthEnabled, grpcPort: deps.grpcPort }));
       await web.register(dashboardRoutes({ ctx, agents: deps.agents }));
+      await web.register(pairTokenRoutes({ pairing: deps.pairing, guard }));
     });
   }
 
