@@ -21,6 +21,7 @@ import { createThreadRepository, type ThreadRepository } from "../store/thread-r
 import { createUsageRepository, type UsageRepository } from "../store/usage-repository.js";
 import type { Kysely } from "kysely";
 import { createIdentity, prepareIdentity, type GatewayIdentity } from "./identity-wiring.js";
+import { registerBuiltinPacks } from "../packs/builtin/builtin-packs.js";
 import { createPacks, type GatewayPacks } from "./packs-wiring.js";
 import { createPairing } from "./pairing-wiring.js";
 
@@ -93,7 +94,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const httpPort = options.httpPort ?? (() => 0);
   const grpcPort = options.grpcPort ?? (() => 0);
   const identity = createIdentity({ config, db, clock, ids, log });
-  const packs = createPacks({ db, clock, ids, log });
+  const packs = createPacks({ log });
   const hub = new EventHub({ log });
   const agents = new AgentManager({
     serverId: newServerId(),
@@ -112,6 +113,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const ledger = createLedgerRepository(db, clock, ids);
   const usage = createUsageRepository(db);
   const conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals });
+  registerBuiltinPacks(packs.registry, { db, clock, ids, agents, conversations, questions, ledger, usage });
   const links = createLinkService({ db, jwt: identity.jwt, clock, ids, log });
   const ports = () => ({ http: httpPort(), grpc: grpcPort() });
   const lockout = identity.isAuthEnabled ? identity.lockout : undefined;

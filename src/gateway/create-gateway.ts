@@ -19,6 +19,7 @@ import { buildGatewayHttp } from "./http-wiring.js";
 import type { GatewayIdentity } from "./identity-wiring.js";
 import { mountMcp, type GatewayMcp } from "./mcp-wiring.js";
 import { mountWebAdmin, type WebAdmin } from "./webadmin-wiring.js";
+import { mountWs, type WsServer } from "./ws-wiring.js";
 
 export type { GatewayIdentity } from "./identity-wiring.js";
 
@@ -79,6 +80,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let webAdmin: WebAdmin | undefined;
   let http: FastifyInstance | undefined;
   let grpc: GatewayGrpc | undefined;
+  let ws: WsServer | undefined;
   let shuttingDown = false;
   let stopping: Promise<void> | undefined;
   let dbLock: DatabaseLock | undefined;
@@ -100,6 +102,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     mcp = await mountMcp({ app: http, packs, agents, resolver: identity.resolver, isAuthEnabled: identity.isAuthEnabled, log });
     const ports = { http: () => boundHttpPort, grpc: () => boundGrpcPort };
     webAdmin = await mountWebAdmin({ app: http, domain, config, env, clock, ids, log, ports, isShuttingDown: () => shuttingDown });
+    const adminSessions = webAdmin.sessions;
+    ws = await mountWs({ app: http, domain, config, clock, ids, log, env, httpPort: ports.http, isShuttingDown: () => shuttingDown, adminSessions });
 
     const grpcTarget = parseHostPort(config.server.grpcAddr);
     let grpcPort: number;
@@ -135,6 +139,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   async function stopInOrder(): Promise<void> {
     shuttingDown = true;
     webAdmin?.stop();
+    ws?.beginShutdown();
     const errors: unknown[] = [];
     const step = async (name: string, fn: () => Promise<void>) => {
       try {
@@ -148,6 +153,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     const domainErrors = await domain?.stop({
       endStreams: () => grpc?.endStreams(),
       async closeEdges() {
+        await step("ws", async () => ws?.closeAll());
         await step("http", async () => {
           if (!http) return;
           const closing = http.close();

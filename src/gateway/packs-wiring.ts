@@ -1,19 +1,14 @@
-// ABOUTME: Builds the tool registry with the builtin packs, the live external packs, the router and the agent-side
-// ABOUTME: tool executor, plus PackService for the gRPC server. Kept out of create-gateway.ts so the tool path is wired in one place.
+// ABOUTME: Builds the tool registry, the live external packs, the router, the agent-side tool executor and PackService.
+// ABOUTME: Kept out of create-gateway.ts so the tool path is wired in one place.
 import type { DescService } from "@bufbuild/protobuf";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { Kysely } from "kysely";
 import type { PackToolExecutor, ToolCatalog } from "../agent/agent-ports.js";
-import type { Clock } from "../lib/clock.js";
-import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
-import { registerBuiltinPacks } from "../packs/builtin/builtin-packs.js";
 import { ExternalPacks, type PackStreamEnd } from "../packs/external-packs.js";
 import { ToolRegistry } from "../packs/tool-registry.js";
 import { createAgentPackTools, createToolRouter, type ToolRouter } from "../packs/tool-router.js";
 import { createPackService } from "../rpc/pack-service.js";
 import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
-import type { Database } from "../store/schema.js";
 
 export interface GatewayPacks {
   registry: ToolRegistry;
@@ -31,10 +26,12 @@ export interface GatewayPacks {
   close(): void;
 }
 
-/** Builds the tool path over an opened, migrated store. */
-export function createPacks(deps: { db: Kysely<Database>; clock: Clock; ids: IdSource; log: Logger }): GatewayPacks {
+/**
+ * Builds the tool path. Builtin packs drive domain services built after the agent manager (which needs this
+ * catalog), so they are added with `registerBuiltinPacks(packs.registry, …)` once those exist, before start.
+ */
+export function createPacks(deps: { log: Logger }): GatewayPacks {
   const registry = new ToolRegistry({ log: deps.log });
-  registerBuiltinPacks(registry, deps);
   const externals = new ExternalPacks({ registry, log: deps.log });
   const router = createToolRouter({ registry, externals, log: deps.log });
   return {

@@ -54,7 +54,7 @@ export function createToolRouter(options: {
         });
       }
       try {
-        const input = parseToolInput(inputJson);
+        const input = tool.owner.ignoresInput ? {} : parseToolInput(inputJson);
         const output = await tool.owner.handler(caller, input, signal);
         return { outputJson: encodeSorted(output) };
       } catch (err) {

@@ -20,7 +20,8 @@ const ALLOWED: Record<string, string[]> = {
   http: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
   mcp: ["lib", "packs", "auth"],
   webadmin: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
-  gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "rpc", "http", "mcp", "webadmin"],
+  ws: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
+  gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "rpc", "http", "mcp", "webadmin", "ws"],
   gen: [],
 };
 
@@ -99,8 +100,8 @@ describe("import layering (STYLE.md)", () => {
     expect(violations).toEqual([]);
   });
 
-  it("scans src/packs, src/mcp and src/webadmin", () => {
-    for (const folder of ["packs", "mcp", "webadmin"]) expect(files.some((f) => srcFolderOf(f) === folder)).toBe(true);
+  it("scans src/packs, src/mcp, src/webadmin and src/ws", () => {
+    for (const folder of ["packs", "mcp", "webadmin", "ws"]) expect(files.some((f) => srcFolderOf(f) === folder)).toBe(true);
   });
 
   it("src/webadmin imports no other edge (http, rpc, mcp, ws) and no generated code", () => {

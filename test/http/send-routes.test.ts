@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Clock } from "../../src/lib/clock.js";
-import type { BindingLookup } from "../../src/http/send-target.js";
+import type { BindingLookup } from "../../src/conversation/send-target.js";
 import { createHttpHarness, type HttpHarness } from "./support/http-harness.js";
 import { openSse } from "./support/sse-client.js";
 
