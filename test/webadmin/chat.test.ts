@@ -51,7 +51,7 @@ describe("web chat", () => {
     const { agent } = await connectAgent(cleanups, gw.grpcAddr, "echo");
     const sent = await b.form("/chat/echo/send", { message: "hello there" });
     expect(sent.statusCode).toBe(200);
-    const { request_id: requestId, ...rest } = JSON.parse(sent.body) as Record<string, string>;
+    const { request_id: requestId = "", ...rest } = JSON.parse(sent.body) as Record<string, string>;
     expect(rest).toEqual({ agent_id: "echo", status: "sent" });
     const msg = await agent.message(1);
     expect(msg.request_id).toBe(requestId);
