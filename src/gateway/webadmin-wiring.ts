@@ -52,6 +52,7 @@ export async function mountWebAdmin(deps: {
     hub: domain.hub,
     ledger: domain.ledger,
     subscriberQueue: config.limits.subscriberQueue,
+    pairing: domain.pairing,
     isAuthEnabled: domain.identity.isAuthEnabled,
     baseUrl: () => publicBaseUrl(config, deps.ports.http(), deps.env),
     grpcPort: deps.ports.grpc,

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import type { AgentManager } from "../agent/agent-manager.js";
 import type { IdentityService } from "../auth/identity-service.js";
+import type { PairingService } from "../auth/pairing-service.js";
 import type { ApprovalService } from "../conversation/approval-service.js";
 import type { ConversationService } from "../conversation/conversation-service.js";
 import type { EventHub } from "../conversation/event-hub.js";
@@ -18,6 +19,7 @@ import { authRoutes } from "./auth-routes.js";
 import { chatRoutes } from "./chat-routes.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
 import { registerWebBodyParser } from "./form-body.js";
+import { pairTokenRoutes } from "./pair-token-routes.js";
 import { findStaticRoot, loadStaticAssets, staticRoutes } from "./static-files.js";
 import type { WebContext } from "./web-context.js";
 
@@ -41,6 +43,8 @@ export interface WebAdminDeps {
   ledger: LedgerRepository;
   /** The hub queue bound of one chat stream. */
   subscriberQueue: number;
+  /** QR device pairing: `POST /api/admin/link/pair-token` mints through it. */
+  pairing: Pick<PairingService, "mint">;
   isAuthEnabled: boolean;
   /** The public base URL (derived once the HTTP port is bound); no trailing slash. */
   baseUrl(): string;
@@ -106,6 +110,7 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
           maxQueue: deps.subscriberQueue,
         }),
       );
+      await web.register(pairTokenRoutes({ pairing: deps.pairing, guard }));
     });
   }
 
