@@ -1,43 +1,17 @@
 // ABOUTME: `coven-admin agents [list|create|delete]` and aliases (cli.md §3.6): agent principals over AdminService.
 // ABOUTME: The list has a human table (with the truncation rule) and `--json`: one document with every agent.
-import { parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import * as pb from "../../src/gen/coven_pb.js";
 import { paint, type CliIo } from "../coven-gateway/cli-io.js";
 import { failCall, failUsage, formatCreated, printJson, table, truncate } from "./output.js";
+import { JSON_FLAG, type Group, type Parsed } from "./command.js";
 import { withGateway } from "./session.js";
 
 const CREATE_USAGE = "usage: agents create --name <name> [--pubkey <key> | --pubkey-fp <fingerprint>]";
 const DELETE_USAGE = "usage: agents delete <agent-id>";
 
-/** Dispatches the agents subcommands; no subcommand means list. */
-export async function runAgentsCommand(argv: string[], io: CliIo): Promise<number> {
-  const hasSub = argv[0] !== undefined && !argv[0].startsWith("-");
-  const sub = hasSub ? argv[0]! : "list";
-  const rest = hasSub ? argv.slice(1) : argv;
-  switch (sub) {
-    case "list":
-    case "ls":
-      return listAgents(rest, io);
-    case "create":
-    case "add":
-      return createAgent(rest, io);
-    case "delete":
-    case "rm":
-    case "remove":
-      return deleteAgent(rest, io);
-    default:
-      return failUsage(io, `unknown agents subcommand: ${sub} (use list, create, delete)`);
-  }
-}
-
-async function listAgents(argv: string[], io: CliIo): Promise<number> {
-  let json: boolean;
-  try {
-    json = parseArgs({ args: argv, options: { json: { type: "boolean" } } }).values.json === true;
-  } catch (err) {
-    return failUsage(io, `${(err as Error).message}\nusage: agents list [--json]`);
-  }
+async function listAgents({ values }: Parsed, io: CliIo): Promise<number> {
+  const json = values.json === true;
   return withGateway(io, async ({ admin }, conn) => {
     let res: pb.ListPrincipalsResponse;
     try {
@@ -69,24 +43,10 @@ async function listAgents(argv: string[], io: CliIo): Promise<number> {
   });
 }
 
-async function createAgent(argv: string[], io: CliIo): Promise<number> {
-  let values: { name?: string; pubkey?: string; "pubkey-fp"?: string; fp?: string; f?: string };
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        name: { type: "string", short: "n" },
-        pubkey: { type: "string", short: "k" },
-        "pubkey-fp": { type: "string", short: "f" },
-        fp: { type: "string" },
-      },
-    }).values;
-  } catch {
-    return failUsage(io, CREATE_USAGE);
-  }
-  const name = values.name;
-  const pubkey = values.pubkey;
-  const pubkeyFp = values["pubkey-fp"] ?? values.fp;
+async function createAgent({ values }: Parsed, io: CliIo): Promise<number> {
+  const name = values.name as string | undefined;
+  const pubkey = values.pubkey as string | undefined;
+  const pubkeyFp = values["pubkey-fp"] as string | undefined;
   if (!name) return failUsage(io, CREATE_USAGE);
   if (!pubkey && !pubkeyFp) return failUsage(io, "agent requires either --pubkey <key> or --pubkey-fp <fingerprint>");
   return withGateway(io, async ({ admin }, conn) => {
@@ -105,9 +65,9 @@ async function createAgent(argv: string[], io: CliIo): Promise<number> {
   });
 }
 
-async function deleteAgent(argv: string[], io: CliIo): Promise<number> {
-  const id = argv[0];
-  if (id === undefined || id.startsWith("-") || argv.length > 1) return failUsage(io, DELETE_USAGE);
+async function deleteAgent({ positionals }: Parsed, io: CliIo): Promise<number> {
+  const [id] = positionals;
+  if (id === undefined || positionals.length > 1) return failUsage(io, DELETE_USAGE);
   return withGateway(io, async ({ admin }, conn) => {
     try {
       await admin.deletePrincipal({ id });
@@ -118,3 +78,48 @@ async function deleteAgent(argv: string[], io: CliIo): Promise<number> {
     return 0;
   });
 }
+
+/** `agents [list|create|delete]`; no subcommand means list. */
+export const AGENTS: Group = {
+  kind: "group",
+  name: "agents",
+  summary: "Manage agent principals: the agents allowed to connect when auth is on.",
+  defaultSubcommand: "list",
+  unknownError: (sub) => `unknown agents subcommand: ${sub} (use list, create, delete)`,
+  subcommands: [
+    {
+      kind: "leaf",
+      name: "list",
+      aliases: ["ls"],
+      synopsis: "agents list [--json]",
+      summary: "List all agent principals (ID, name, status, key fingerprint, created).",
+      flags: [JSON_FLAG],
+      usageError: "usage: agents list [--json]",
+      run: listAgents,
+    },
+    {
+      kind: "leaf",
+      name: "create",
+      aliases: ["add"],
+      synopsis: "agents create --name <name> [--pubkey <key> | --pubkey-fp <fingerprint>]",
+      summary: "Register a new agent principal (role member) that authenticates with its SSH key.",
+      flags: [
+        { name: "name", short: "n", type: "string", value: "<name>", help: "Display name (required)" },
+        { name: "pubkey", short: "k", type: "string", value: "<key>", help: 'OpenSSH public key, e.g. "ssh-ed25519 AAAA..."' },
+        { name: "pubkey-fp", short: "f", aliases: ["fp"], type: "string", value: "<fingerprint>", help: "SHA256 fingerprint of the key, instead of --pubkey" },
+      ],
+      usageError: CREATE_USAGE,
+      run: createAgent,
+    },
+    {
+      kind: "leaf",
+      name: "delete",
+      aliases: ["rm", "remove"],
+      synopsis: "agents delete <agent-id>",
+      summary: "Delete an agent principal by ID.",
+      positionals: true,
+      usageError: DELETE_USAGE,
+      run: deleteAgent,
+    },
+  ],
+};

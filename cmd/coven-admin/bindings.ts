@@ -1,43 +1,17 @@
 // ABOUTME: `coven-admin bindings [list|create|delete]` and aliases (cli.md §3.5) over AdminService.
 // ABOUTME: The list has a human table (with the truncation rule) and `--json`: one document with every binding.
-import { parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import * as pb from "../../src/gen/coven_pb.js";
 import { paint, type CliIo } from "../coven-gateway/cli-io.js";
 import { failCall, failUsage, formatCreated, printJson, table, truncate } from "./output.js";
+import { JSON_FLAG, type Group, type Parsed } from "./command.js";
 import { withGateway } from "./session.js";
 
 const CREATE_USAGE = "usage: bindings create --frontend <name> --channel <id> --agent <id>";
 const DELETE_USAGE = "usage: bindings delete <binding-id>";
 
-/** Dispatches the bindings subcommands; no subcommand means list. */
-export async function runBindings(argv: string[], io: CliIo): Promise<number> {
-  const hasSub = argv[0] !== undefined && !argv[0].startsWith("-");
-  const sub = hasSub ? argv[0]! : "list";
-  const rest = hasSub ? argv.slice(1) : argv;
-  switch (sub) {
-    case "list":
-    case "ls":
-      return listBindings(rest, io);
-    case "create":
-    case "add":
-      return createBinding(rest, io);
-    case "delete":
-    case "rm":
-    case "remove":
-      return deleteBinding(rest, io);
-    default:
-      return failUsage(io, `unknown bindings subcommand: ${sub} (use list, create, delete)`);
-  }
-}
-
-async function listBindings(argv: string[], io: CliIo): Promise<number> {
-  let json: boolean;
-  try {
-    json = parseArgs({ args: argv, options: { json: { type: "boolean" } } }).values.json === true;
-  } catch (err) {
-    return failUsage(io, `${(err as Error).message}\nusage: bindings list [--json]`);
-  }
+async function listBindings({ values }: Parsed, io: CliIo): Promise<number> {
+  const json = values.json === true;
   return withGateway(io, async ({ admin }, conn) => {
     let res: pb.ListBindingsResponse;
     try {
@@ -63,17 +37,8 @@ async function listBindings(argv: string[], io: CliIo): Promise<number> {
   });
 }
 
-async function createBinding(argv: string[], io: CliIo): Promise<number> {
-  let values: { frontend?: string; channel?: string; agent?: string };
-  try {
-    values = parseArgs({
-      args: argv,
-      options: { frontend: { type: "string", short: "f" }, channel: { type: "string", short: "c" }, agent: { type: "string", short: "a" } },
-    }).values;
-  } catch {
-    return failUsage(io, CREATE_USAGE);
-  }
-  const { frontend, channel, agent } = values;
+async function createBinding({ values }: Parsed, io: CliIo): Promise<number> {
+  const { frontend, channel, agent } = values as { frontend?: string; channel?: string; agent?: string };
   if (!frontend || !channel || !agent) return failUsage(io, CREATE_USAGE);
   return withGateway(io, async ({ admin }, conn) => {
     let b: pb.Binding;
@@ -88,9 +53,9 @@ async function createBinding(argv: string[], io: CliIo): Promise<number> {
   });
 }
 
-async function deleteBinding(argv: string[], io: CliIo): Promise<number> {
-  const id = argv[0];
-  if (id === undefined || id.startsWith("-") || argv.length > 1) return failUsage(io, DELETE_USAGE);
+async function deleteBinding({ positionals }: Parsed, io: CliIo): Promise<number> {
+  const [id] = positionals;
+  if (id === undefined || positionals.length > 1) return failUsage(io, DELETE_USAGE);
   return withGateway(io, async ({ admin }, conn) => {
     try {
       await admin.deleteBinding({ id });
@@ -101,3 +66,48 @@ async function deleteBinding(argv: string[], io: CliIo): Promise<number> {
     return 0;
   });
 }
+
+/** `bindings [list|create|delete]`; no subcommand means list. */
+export const BINDINGS: Group = {
+  kind: "group",
+  name: "bindings",
+  summary: "Manage channel bindings: which agent answers a frontend's channel.",
+  defaultSubcommand: "list",
+  unknownError: (sub) => `unknown bindings subcommand: ${sub} (use list, create, delete)`,
+  subcommands: [
+    {
+      kind: "leaf",
+      name: "list",
+      aliases: ["ls"],
+      synopsis: "bindings list [--json]",
+      summary: "List all channel bindings (ID, frontend, channel, agent, created).",
+      flags: [JSON_FLAG],
+      usageError: "usage: bindings list [--json]",
+      run: listBindings,
+    },
+    {
+      kind: "leaf",
+      name: "create",
+      aliases: ["add"],
+      synopsis: "bindings create --frontend <name> --channel <id> --agent <id>",
+      summary: "Bind a frontend's channel to an agent.",
+      flags: [
+        { name: "frontend", short: "f", type: "string", value: "<name>", help: "Frontend name, e.g. slack (required)" },
+        { name: "channel", short: "c", type: "string", value: "<id>", help: "Channel id within the frontend (required)" },
+        { name: "agent", short: "a", type: "string", value: "<id>", help: "Agent id that answers the channel (required)" },
+      ],
+      usageError: CREATE_USAGE,
+      run: createBinding,
+    },
+    {
+      kind: "leaf",
+      name: "delete",
+      aliases: ["rm", "remove"],
+      synopsis: "bindings delete <binding-id>",
+      summary: "Delete a binding by ID.",
+      positionals: true,
+      usageError: DELETE_USAGE,
+      run: deleteBinding,
+    },
+  ],
+};

@@ -1,12 +1,12 @@
 // ABOUTME: `coven-admin me` and `coven-admin status` (cli.md §3.3, §3.4), each with `--json`.
 // ABOUTME: `status` never fails on an unreachable gateway or a refused token: it reports them and exits 0.
-import { parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import * as pb from "../../src/gen/coven_pb.js";
 import { paint, type CliIo } from "../coven-gateway/cli-io.js";
 import { grpcFailure } from "../fake-agent/grpc-status.js";
 import { createClients, resolveConnection, waitReachable } from "./connection.js";
-import { failCall, failUsage, printBanner, printJson } from "./output.js";
+import { JSON_FLAG, type Leaf, type Parsed } from "./command.js";
+import { failCall, printBanner, printJson } from "./output.js";
 import { withGateway } from "./session.js";
 
 function meJson(me: pb.MeResponse): unknown {
@@ -18,13 +18,8 @@ function rolesText(io: CliIo, roles: string[]): string {
 }
 
 /** `me [--json]`: GetMe, printed as the Identity block. */
-export async function runMe(argv: string[], io: CliIo): Promise<number> {
-  let json: boolean;
-  try {
-    json = parseArgs({ args: argv, options: { json: { type: "boolean" } } }).values.json === true;
-  } catch (err) {
-    return failUsage(io, `${(err as Error).message}\nusage: me [--json]`);
-  }
+async function runMe({ values }: Parsed, io: CliIo): Promise<number> {
+  const json = values.json === true;
   return withGateway(io, async ({ client }, conn) => {
     let me: pb.MeResponse;
     try {
@@ -49,13 +44,8 @@ export async function runMe(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** `status [--json]`: whether the gateway is reachable and who the token says we are; exit 0 either way. */
-export async function runStatus(argv: string[], io: CliIo): Promise<number> {
-  let json: boolean;
-  try {
-    json = parseArgs({ args: argv, options: { json: { type: "boolean" } } }).values.json === true;
-  } catch (err) {
-    return failUsage(io, `${(err as Error).message}\nusage: status [--json]`);
-  }
+async function runStatus({ values }: Parsed, io: CliIo): Promise<number> {
+  const json = values.json === true;
   const conn = resolveConnection(io.env);
   const report: { gateway: { addr: string; reachable: boolean; error?: string }; identity: unknown; identity_error?: string } = {
     gateway: { addr: conn.addr, reachable: false },
@@ -98,3 +88,23 @@ export async function runStatus(argv: string[], io: CliIo): Promise<number> {
   }
   return 0;
 }
+
+export const ME: Leaf = {
+  kind: "leaf",
+  name: "me",
+  synopsis: "me [--json]",
+  summary: "Show your identity (principal + roles) as the gateway sees your token.",
+  flags: [JSON_FLAG],
+  usageError: "usage: me [--json]",
+  run: runMe,
+};
+
+export const STATUS: Leaf = {
+  kind: "leaf",
+  name: "status",
+  synopsis: "status [--json]",
+  summary: "Show whether the gateway is reachable and who your token says you are. Exits 0 either way.",
+  flags: [JSON_FLAG],
+  usageError: "usage: status [--json]",
+  run: runStatus,
+};

@@ -1,6 +1,5 @@
 // ABOUTME: `coven-admin invite create [--url URL] [--db PATH] [--ttl HOURS]` (cli.md §3.8): writes the invite row
 // ABOUTME: and its audit row straight into the gateway's SQLite file (the same one `serve` uses) and prints the link.
-import { parseArgs } from "node:util";
 import { loadConfig } from "../../src/config/load-config.js";
 import { isoTimestamp } from "../../src/lib/clock.js";
 import { silentLogger } from "../../src/lib/logger.js";
@@ -8,21 +7,11 @@ import { CLI_ACTOR, createAuditRepository } from "../../src/store/audit-reposito
 import { openDatabase } from "../../src/store/database.js";
 import { createInviteRepository } from "../../src/store/invite-repository.js";
 import type { CliIo } from "../coven-gateway/cli-io.js";
+import type { Group, Parsed } from "./command.js";
 import { failUsage } from "./output.js";
 
-/** Runs `invite [create] …`; `invite` alone means `invite create`. */
-export async function runInvite(argv: string[], io: CliIo): Promise<number> {
-  const hasSub = argv[0] !== undefined && !argv[0].startsWith("-");
-  if (hasSub && argv[0] !== "create") return failUsage(io, `unknown invite subcommand: ${argv[0]} (use create)`);
-  let values: { url?: string; db?: string; ttl?: string };
-  try {
-    values = parseArgs({
-      args: hasSub ? argv.slice(1) : argv,
-      options: { url: { type: "string", short: "u" }, db: { type: "string", short: "d" }, ttl: { type: "string", short: "t" } },
-    }).values;
-  } catch (err) {
-    return failUsage(io, `${(err as Error).message}\nusage: invite create [--url <url>] [--db <path>] [--ttl <hours>]`);
-  }
+async function createInvite(parsed: Parsed, io: CliIo): Promise<number> {
+  const values = parsed.values as { url?: string; db?: string; ttl?: string };
   const ttlText = values.ttl ?? "24";
   if (!/^\d+$/.test(ttlText) || Number(ttlText) <= 0) return failUsage(io, `invalid ttl: "${ttlText}" is not a positive whole number of hours`);
   const hours = Number(ttlText);
@@ -64,3 +53,29 @@ export async function runInvite(argv: string[], io: CliIo): Promise<number> {
     await store.close();
   }
 }
+
+/** `invite [create]`; `invite` alone means `invite create`. */
+export const INVITE: Group = {
+  kind: "group",
+  name: "invite",
+  summary: "Create admin web UI invite links (written straight into the gateway's database file).",
+  defaultSubcommand: "create",
+  unknownError: (sub) => `unknown invite subcommand: ${sub} (use create)`,
+  subcommands: [
+    {
+      kind: "leaf",
+      name: "create",
+      synopsis: "invite create [--url <url>] [--db <path>] [--ttl <hours>]",
+      summary:
+        "Write a one-time invite into the gateway's SQLite file and print its link <base>/invite/<token>.\n" +
+        "Runs where the database file is reachable, even while the gateway serves it.",
+      flags: [
+        { name: "url", short: "u", type: "string", value: "<url>", help: "Base URL (default $COVEN_GATEWAY_URL, http://$COVEN_GATEWAY_HOST, webadmin.base_url, http://localhost:8080)" },
+        { name: "db", short: "d", type: "string", value: "<path>", help: "Database file (default $COVEN_DB_PATH, database.path of the config, <data dir>/gateway.db)" },
+        { name: "ttl", short: "t", type: "string", value: "<hours>", help: "Lifetime in hours (default 24)" },
+      ],
+      usageError: "usage: invite create [--url <url>] [--db <path>] [--ttl <hours>]",
+      run: createInvite,
+    },
+  ],
+};

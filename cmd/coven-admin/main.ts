@@ -1,13 +1,14 @@
-// ABOUTME: Dispatches `coven-admin <command> [args]` (cli.md §3): usage, me, status, bindings, agents, token.
-// ABOUTME: Returns the exit code instead of exiting, so tests run it in-process as well as as a child process.
-import { paint, type CliIo } from "../coven-gateway/cli-io.js";
-import { runAgentsCommand } from "./agents.js";
-import { runBindings } from "./bindings.js";
-import { runChat } from "./chat.js";
-import { runMe, runStatus } from "./identity.js";
-import { runInvite } from "./invite.js";
+// ABOUTME: Dispatches `coven-admin <command> [args]` (cli.md §3): usage, me, status, bindings, agents, token, invite,
+// ABOUTME: chat. Returns the exit code instead of exiting, so tests run it in-process as well as as a child process.
+import { paint } from "../coven-gateway/cli-io.js";
+import { AGENTS } from "./agents.js";
+import { BINDINGS } from "./bindings.js";
+import { CHAT } from "./chat.js";
+import { findCommand, runCommand, type AdminIo, type Command } from "./command.js";
+import { ME, STATUS } from "./identity.js";
+import { INVITE } from "./invite.js";
 import { BANNER } from "./output.js";
-import { runToken } from "./token.js";
+import { TOKEN } from "./token.js";
 
 export const USAGE = `Usage: coven-admin <command> [args]
 
@@ -28,6 +29,7 @@ Commands:
 
 Options:
   --json                  me, status, bindings and agents print one JSON document instead
+  -h, --help              after a command or subcommand: its flags, e.g. coven-admin agents create --help
 
 Environment:
   COVEN_GATEWAY_HOST       Gateway hostname (derives gRPC :50051 and HTTP URLs)
@@ -37,39 +39,32 @@ Environment:
   COVEN_DB_PATH            Gateway database file (invite create)
 `;
 
-function printUsage(io: CliIo): void {
+/** Every top-level command; groups carry their subcommands and each has its own `--help`. */
+export const COMMANDS: readonly Command[] = [ME, STATUS, BINDINGS, AGENTS, TOKEN, INVITE, CHAT];
+
+function printUsage(io: AdminIo): void {
   io.stdout.write(paint(io, io.stdout, ["cyan"], BANNER) + "\n" + USAGE);
 }
 
 /** Runs one coven-admin command line; resolves with the exit code. */
-export async function main(argv: string[], io: CliIo & { stdin?: NodeJS.ReadableStream }): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case undefined:
-      printUsage(io);
-      return 1;
-    case "help":
-    case "-h":
-    case "--help":
-      printUsage(io);
-      return 0;
-    case "me":
-      return runMe(rest, io);
-    case "status":
-      return runStatus(rest, io);
-    case "bindings":
-      return runBindings(rest, io);
-    case "agents":
-      return runAgentsCommand(rest, io);
-    case "token":
-      return runToken(rest, io);
-    case "invite":
-      return runInvite(rest, io);
-    case "chat":
-      return runChat(rest, io);
-    default:
-      io.stderr.write(`Unknown command: ${command}\n`);
-      printUsage(io);
-      return 1;
+export async function main(argv: string[], io: AdminIo): Promise<number> {
+  const [word, ...rest] = argv;
+  if (word === undefined) {
+    printUsage(io);
+    return 1;
   }
+  if (word === "help" || word === "-h" || word === "--help") {
+    // `help <command> [<subcommand>]` is the same as `<command> [<subcommand>] --help`.
+    const target = rest[0] === undefined ? undefined : findCommand(COMMANDS, rest[0]);
+    if (target !== undefined) return runCommand(target, [...rest.slice(1), "--help"], io);
+    printUsage(io);
+    return 0;
+  }
+  const command = findCommand(COMMANDS, word);
+  if (command === undefined) {
+    io.stderr.write(`Unknown command: ${word}\n`);
+    printUsage(io);
+    return 1;
+  }
+  return runCommand(command, rest, io);
 }

@@ -12,9 +12,8 @@ import {
   LINK_TOKEN_PICKUP_WINDOW_MS,
   type LinkCode,
 } from "../store/link-code-repository.js";
-import { createPrincipalRepository } from "../store/principal-repository.js";
-import { createRoleRepository } from "../store/role-repository.js";
 import { inTransaction, type StoreExecutor } from "../store/transaction.js";
+import { ensureDevicePrincipal } from "./device-principal.js";
 import { DEFAULT_TOKEN_TTL_SECONDS, type JwtService } from "./jwt.js";
 
 /** 32 symbols (no I, O, 0, 1), so one random byte mod 32 is unbiased. */
@@ -67,11 +66,12 @@ export interface LinkService {
    * Approves a pending, unexpired code by row id or code, as the web admin user of `actor` (`webadmin:<id>`):
    * reuses the principal holding the fingerprint or creates `{uuid, client, device_name, approved}` with role
    * `member`, mints a 30-day token, stores it on the row; audits `create_principal` (if created), `create_token`,
-   * `approve_link`, all in one transaction. Throws GatewayError NOT_FOUND `Code not found`, FAILED_PRECONDITION
+   * `approve_link`, all in one transaction; `options.username` (the web admin user's name, web-admin.md §7) leads
+   * each row's detail. Throws GatewayError NOT_FOUND `Code not found`, FAILED_PRECONDITION
    * `Code already processed` / `Server not configured for link approval` (no JWT secret; nothing is created),
    * INVALID_ARGUMENT for an actor that is not a web admin user, INTERNAL `Failed to approve`.
    */
-  approve(actor: string, codeOrId: string): Promise<LinkApprovalResult>;
+  approve(actor: string, codeOrId: string, options?: { username?: string }): Promise<LinkApprovalResult>;
   /** Scrubs every token past its pickup window; returns how many. Throws INTERNAL `Internal error`. */
   scrubExpiredTokens(): Promise<number>;
 }
@@ -171,7 +171,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       return { status: "approved" };
     },
 
-    async approve(actor, codeOrId) {
+    async approve(actor, codeOrId, options = {}) {
       if (!actor.startsWith(WEB_ADMIN_ACTOR_PREFIX) || actor.length === WEB_ADMIN_ACTOR_PREFIX.length) {
         throw new GatewayError("INVALID_ARGUMENT", "link approval needs a web admin actor (webadmin:<id>)");
       }
@@ -190,40 +190,25 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       }
       if (jwt === undefined) throw new GatewayError("FAILED_PRECONDITION", LINK_TEXT.notConfigured);
       const pending = link;
+      const who = options.username === undefined ? {} : { username: options.username };
       try {
         return await inTransaction(db, async (trx) => {
           const audit = createAuditRepository(trx);
-          const principals = createPrincipalRepository(trx);
-          const existing = await principals.findByFingerprint(pending.fingerprint);
-          let principalId = existing?.id;
-          if (principalId === undefined) {
-            const created = await principals.insert({
-              id: ids.uuid(),
-              type: "client",
-              displayName: pending.deviceName,
-              status: "approved",
-              pubkeyFingerprint: pending.fingerprint,
-              now: stamp,
-            });
-            if (created === undefined) throw new Error("fingerprint taken while approving");
-            principalId = created.id;
-            await createRoleRepository(trx).grant(principalId, "member", stamp);
-            await audit.record({
-              actor,
-              action: "create_principal",
-              targetType: "principal",
-              targetId: principalId,
-              detail: { type: "client", display_name: pending.deviceName, roles: ["member"], link_code_id: pending.id },
-              now: stamp,
-            });
-          }
+          const { principalId, isNewPrincipal } = await ensureDevicePrincipal(trx, {
+            fingerprint: pending.fingerprint,
+            deviceName: pending.deviceName,
+            actor,
+            detail: { ...who, link_code_id: pending.id },
+            now: stamp,
+            ids,
+          });
           const minted = await jwt.mint(principalId, DEFAULT_TOKEN_TTL_SECONDS);
           await audit.record({
             actor,
             action: "create_token",
             targetType: "principal",
             targetId: principalId,
-            detail: { ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS, expires_at: isoTimestamp(minted.expiresAt) },
+            detail: { ...who, ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS, expires_at: isoTimestamp(minted.expiresAt) },
             now: stamp,
           });
           const approved = await createLinkCodeRepository(trx).approve(pending.code, {
@@ -238,10 +223,10 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
             action: "approve_link",
             targetType: "link_code",
             targetId: pending.id,
-            detail: { code: pending.code, device_name: pending.deviceName, principal_id: principalId },
+            detail: { ...who, code: pending.code, device_name: pending.deviceName, principal_id: principalId },
             now: stamp,
           });
-          return { link: approved, principalId, isNewPrincipal: existing === undefined };
+          return { link: approved, principalId, isNewPrincipal };
         });
       } catch (err) {
         throw internal(LINK_TEXT.approveFailed, err);

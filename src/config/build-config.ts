@@ -95,6 +95,9 @@ export function buildConfig(settings: Settings, warn: (message: string) => void)
     toolApproval: s.ms("limits.tool_approval_timeout"),
     injection: s.ms("limits.injection_timeout"),
     packTool: s.ms("limits.pack_tool_timeout"),
+    wsHello: s.ms("limits.ws_hello_timeout"),
+    wsTick: s.ms("limits.ws_tick_interval"),
+    wsPong: s.ms("limits.ws_pong_timeout"),
   };
   return {
     server: {
@@ -162,6 +165,14 @@ export function buildConfig(settings: Settings, warn: (message: string) => void)
       toolApprovalTimeoutMs: durations.toolApproval,
       injectionTimeoutMs: durations.injection,
       packToolTimeoutMs: durations.packTool,
+      wsMaxPayloadBytes: s.int("limits.ws_max_payload_bytes"),
+      wsMaxBufferedBytes: s.int("limits.ws_max_buffered_bytes"),
+      wsHelloTimeoutMs: durations.wsHello,
+      wsTickIntervalMs: durations.wsTick,
+      wsPongTimeoutMs: durations.wsPong,
+      wsMaxSubscriptions: s.int("limits.ws_max_subscriptions"),
+      wsMaxConnections: s.int("limits.ws_max_connections"),
+      wsMaxConnectionsPerPrincipal: s.int("limits.ws_max_connections_per_principal"),
     },
   };
 }

@@ -70,6 +70,14 @@ export const CONFIG_SCHEMA: SchemaSection = {
     tool_approval_timeout: "duration",
     injection_timeout: "duration",
     pack_tool_timeout: "duration",
+    ws_max_payload_bytes: "integer",
+    ws_max_buffered_bytes: "integer",
+    ws_hello_timeout: "duration",
+    ws_tick_interval: "duration",
+    ws_pong_timeout: "duration",
+    ws_max_subscriptions: "integer",
+    ws_max_connections: "integer",
+    ws_max_connections_per_principal: "integer",
   },
 };
 
@@ -145,6 +153,14 @@ export function defaultSettings(databasePath: string): Settings {
     "limits.tool_approval_timeout": "300s",
     "limits.injection_timeout": "30s",
     "limits.pack_tool_timeout": "30s",
+    "limits.ws_max_payload_bytes": 1048576,
+    "limits.ws_max_buffered_bytes": 1048576,
+    "limits.ws_hello_timeout": "10s",
+    "limits.ws_tick_interval": "15s",
+    "limits.ws_pong_timeout": "30s",
+    "limits.ws_max_subscriptions": 64,
+    "limits.ws_max_connections": 10000,
+    "limits.ws_max_connections_per_principal": 32,
   };
 }
 

@@ -18,6 +18,16 @@ export interface GatewayLimits {
   readonly toolApprovalTimeoutMs: number;
   readonly injectionTimeoutMs: number;
   readonly packToolTimeoutMs: number;
+  /** WebSocket edge (ws.md §10): largest inbound frame, socket buffer level runs wait above, caps and timers. */
+  readonly wsMaxPayloadBytes: number;
+  readonly wsMaxBufferedBytes: number;
+  readonly wsHelloTimeoutMs: number;
+  readonly wsTickIntervalMs: number;
+  readonly wsPongTimeoutMs: number;
+  readonly wsMaxSubscriptions: number;
+  readonly wsMaxConnections: number;
+  /** 0 = no cap. */
+  readonly wsMaxConnectionsPerPrincipal: number;
 }
 
 /** One token-bucket family (ops.md §2): `rate` tokens/s (0 disables it), capacity `burst`. */

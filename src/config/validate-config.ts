@@ -59,10 +59,26 @@ function checkLimits(config: GatewayConfig): string | undefined {
     ["tool_approval_timeout", l.toolApprovalTimeoutMs],
     ["injection_timeout", l.injectionTimeoutMs],
     ["pack_tool_timeout", l.packToolTimeoutMs],
+    ["ws_max_payload_bytes", l.wsMaxPayloadBytes],
+    ["ws_max_buffered_bytes", l.wsMaxBufferedBytes],
+    ["ws_hello_timeout", l.wsHelloTimeoutMs],
+    ["ws_tick_interval", l.wsTickIntervalMs],
+    ["ws_pong_timeout", l.wsPongTimeoutMs],
+    ["ws_max_subscriptions", l.wsMaxSubscriptions],
+    ["ws_max_connections", l.wsMaxConnections],
   ];
   for (const [key, value] of values) {
     if (!(value > 0)) return `limits.${key} must be greater than 0`;
   }
+  if (l.wsMaxConnectionsPerPrincipal < 0) return "limits.ws_max_connections_per_principal must not be negative";
+  if (l.wsMaxPayloadBytes < 1024 || l.wsMaxPayloadBytes > 67108864) {
+    return "limits.ws_max_payload_bytes must be between 1024 and 67108864";
+  }
+  if (l.wsMaxBufferedBytes < l.wsMaxPayloadBytes) {
+    return "limits.ws_max_buffered_bytes must be at least limits.ws_max_payload_bytes";
+  }
+  if (l.wsTickIntervalMs < 1000) return "limits.ws_tick_interval must be at least 1s";
+  if (l.wsMaxSubscriptions > 1024) return "limits.ws_max_subscriptions must be between 1 and 1024";
   if (l.requestQueueLow >= l.requestQueueHigh) {
     return "limits.request_queue_low must be less than limits.request_queue_high";
   }

@@ -49,6 +49,7 @@ export class EventHub {
   #log: Logger;
   #nextSubscriberId = 1;
   #seq = new Map<string, number>();
+  #listeners = new Set<{ conversationKey: string | undefined; listener: (event: HubEvent) => void }>();
   readonly counters = { published: 0, subscriberOverflows: 0 };
   #tap: ((event: HubEventInput) => void) | undefined;
 
@@ -72,10 +73,37 @@ export class EventHub {
     this.#seq.set(input.conversationKey, hubSeq);
     this.counters.published += 1;
     const subs = this.#subscribers.get(input.conversationKey);
-    if (!subs) return hubSeq;
+    if (!subs && this.#listeners.size === 0) return hubSeq;
     const event = { ...input, hubSeq } as HubEvent;
-    for (const sub of subs) this.#offer(input.conversationKey, sub, event);
+    if (subs) for (const sub of subs) this.#offer(input.conversationKey, sub, event);
+    for (const entry of this.#listeners) {
+      if (entry.conversationKey !== undefined && entry.conversationKey !== input.conversationKey) continue;
+      try {
+        entry.listener(event);
+      } catch (err) {
+        this.#log.error("event hub listener failed", { topic: input.conversationKey, cause: err });
+      }
+    }
     return hubSeq;
+  }
+
+  /**
+   * Calls `listener` synchronously with every event published to `conversationKey`, or to every conversation when
+   * it is undefined. For consumers that keep their own bounded queue (the WebSocket edge's one queue per
+   * connection, ws.md §8): registering and taking a snapshot in the same synchronous step misses nothing and
+   * repeats nothing. Returns the function that removes the listener.
+   */
+  listen(conversationKey: string | undefined, listener: (event: HubEvent) => void): () => void {
+    const entry = { conversationKey, listener };
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  /** Number of synchronous listeners (WebSocket topic subscriptions). */
+  get listenerCount(): number {
+    return this.#listeners.size;
   }
 
   /** Number of live subscribers of a conversation. */

@@ -1,41 +1,25 @@
 // ABOUTME: The one composition root: builds the store, the domain and the edges from a frozen config.
-// ABOUTME: `start` opens, migrates, recovers and listens; `stop` runs the ordered shutdown, slow steps time-boxed.
+// ABOUTME: `start` opens the store, creates the domain, builds the edges, listens; `stop` runs the ordered shutdown.
 import type { FastifyInstance } from "fastify";
-import { AgentManager } from "../agent/agent-manager.js";
+import type { AgentManager } from "../agent/agent-manager.js";
 import type { GatewayConfig } from "../config/types.js";
-import { mcpEndpoint as deriveMcpEndpoint, parseHostPort } from "../config/derived.js";
-import { createApprovalService, type ApprovalService } from "../conversation/approval-service.js";
-import { ConversationService } from "../conversation/conversation-service.js";
-import { createQuestionRouter, type QuestionRouter } from "../conversation/question-router.js";
-import { EventHub } from "../conversation/event-hub.js";
-import { recoverInterruptedTurns } from "../conversation/turn-recovery.js";
-import { buildHttpApp } from "../http/http-app.js";
-import { anonymousHttpAuthenticator, type HttpAuthenticator } from "../http/http-auth.js";
-import { createJwtHttpAuthenticator } from "../http/jwt-http-authenticator.js";
-import { PrincipalStreams } from "../http/principal-streams.js";
-import { createLinkService } from "../auth/link-service.js";
-import { systemClock, isoTimestamp, type Clock } from "../lib/clock.js";
-import { newServerId, randomIds, type IdSource } from "../lib/ids.js";
+import { parseHostPort } from "../config/derived.js";
+import type { ConversationService } from "../conversation/conversation-service.js";
+import type { EventHub } from "../conversation/event-hub.js";
+import type { HttpAuthenticator } from "../http/http-auth.js";
+import { systemClock, type Clock } from "../lib/clock.js";
+import { randomIds, type IdSource } from "../lib/ids.js";
 import { silentLogger, type Logger } from "../lib/logger.js";
-import { adminBindingHandlers } from "../rpc/admin-binding-handlers.js";
-import { createAdminService } from "../rpc/admin-service.js";
-import { createClientConversationHandlers, type ClientConversationHandlers } from "../rpc/client-conversation-handlers.js";
-import { createClientService } from "../rpc/client-service.js";
-import { createGatewayV1Service } from "../rpc/gateway-v1-service.js";
-import { createCovenControlService } from "../rpc/coven-control-service.js";
-import { createGrpcServer, type GrpcServerHandle } from "../rpc/grpc-server.js";
 import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
-import { createRpcIdentityAuthenticator } from "../rpc/rpc-authenticator.js";
 import { isMemoryDatabase, openDatabase, type StoreDatabase } from "../store/database.js";
 import { acquireDatabaseLock, type DatabaseLock } from "../store/database-lock.js";
-import { createIdempotencyRepository } from "../store/idempotency-repository.js";
-import { createLedgerRepository } from "../store/ledger-repository.js";
-import { createThreadRepository } from "../store/thread-repository.js";
-import { createUsageRepository } from "../store/usage-repository.js";
-import { startIdentity, type GatewayIdentity } from "./identity-wiring.js";
+import { createDomain, withDeadline, type GatewayDomain } from "./create-domain.js";
+import { buildGatewayGrpc, type GatewayGrpc } from "./grpc-wiring.js";
+import { buildGatewayHttp } from "./http-wiring.js";
+import type { GatewayIdentity } from "./identity-wiring.js";
 import { mountMcp, type GatewayMcp } from "./mcp-wiring.js";
-import { startOps, type GatewayOps } from "./ops-wiring.js";
-import { createPacks, type GatewayPacks } from "./packs-wiring.js";
+import { mountWebAdmin, type WebAdmin } from "./webadmin-wiring.js";
+import { mountWs, type WsServer } from "./ws-wiring.js";
 
 export type { GatewayIdentity } from "./identity-wiring.js";
 
@@ -68,11 +52,14 @@ export interface Gateway {
   readonly store: StoreDatabase;
   /** Resolver, lockout, identity service, presence: what the authenticating edges need. */
   readonly identity: GatewayIdentity;
-  /** Metrics, limits, guard, costs, budgets and maintenance (ops.md). */
-  readonly ops: GatewayOps;
+  /** Every domain object, as the edges got them. */
+  readonly domain: GatewayDomain;
+  /** The HTTP app (for `inject` in tests). */
+  readonly http: FastifyInstance;
+  /** Web admin sessions and gates (`sessions.resolveCookieHeader` authenticates a browser on other edges). */
+  readonly webAdmin: WebAdmin;
 }
 
-const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 const EDGE_CLOSE_MS = 2_000;
 
 /**
@@ -85,24 +72,18 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   const ids = overrides.ids ?? randomIds;
   const env = overrides.env ?? process.env;
   let boundHttpPort = 0;
+  let boundGrpcPort = 0;
 
   let store: StoreDatabase | undefined;
-  let identity: GatewayIdentity | undefined;
-  let agents: AgentManager | undefined;
-  let packs: GatewayPacks | undefined;
+  let domain: GatewayDomain | undefined;
   let mcp: GatewayMcp | undefined;
-  let conversations: ConversationService | undefined;
-  let approvals: ApprovalService | undefined;
-  let questions: QuestionRouter | undefined;
-  let conversationRpc: ClientConversationHandlers | undefined;
-  const hub = new EventHub({ log });
+  let webAdmin: WebAdmin | undefined;
   let http: FastifyInstance | undefined;
-  let grpc: GrpcServerHandle | undefined;
-  let sweepTimer: NodeJS.Timeout | undefined;
+  let grpc: GatewayGrpc | undefined;
+  let ws: WsServer | undefined;
   let shuttingDown = false;
   let stopping: Promise<void> | undefined;
   let dbLock: DatabaseLock | undefined;
-  let ops: GatewayOps | undefined;
 
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`gateway not started: ${what} unavailable`);
@@ -113,110 +94,32 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     // One gateway per database file: a second one is refused with the holder's pid instead of sharing it unnoticed.
     if (!isMemoryDatabase(config.database.path)) dbLock = acquireDatabaseLock(config.database.path);
     store = await openDatabase({ path: config.database.path, log });
-    const db = store.db;
-    ops = await startOps({ config, store, usage: createUsageRepository(db), agents: () => agents, clock, log });
-    identity = await startIdentity({ config, db, clock, ids, log });
-    packs = createPacks({ db, clock, ids, log, metrics: ops.metrics });
-    agents = new AgentManager({
-      serverId: newServerId(),
-      mcpEndpoint: () => deriveMcpEndpoint(config, boundHttpPort, env),
-      heartbeatTimeoutMs: config.agents.heartbeatTimeoutMs,
-      limits: config.limits,
-      log,
-      now: () => clock.now(),
-      presence: identity.presence,
-      directory: identity.directory,
-      tools: packs.catalog,
-      packTools: packs.agentTools,
-      streamObserver: ops.streams,
-    });
-    ops.observe(agents, hub);
-    approvals = createApprovalService({ db, agents, hub, clock, ids, log, timeoutMs: config.limits.toolApprovalTimeoutMs });
-    questions = createQuestionRouter({ db, hub, clock, ids, log });
-    // store.md §9: decisions left pending by a previous run cannot be answered any more.
-    await approvals.cancelAllPending();
-    await questions.cancelAllPending();
-    approvals.start();
-    questions.start();
-    const ledger = createLedgerRepository(db, clock, ids);
-    // Turns of a previous run that died mid-turn get their terminal row before any new turn can start.
-    await recoverInterruptedTurns({ ledger, log });
-    const usage = createUsageRepository(db);
-    const threads = createThreadRepository(db);
-    conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals, observer: ops.turns });
-    conversationRpc = createClientConversationHandlers({
-      conversations,
+    const dbPath = config.database.path;
+    domain = createDomain({ config, db: store.db, dbPath, clock, ids, log, env, httpPort: () => boundHttpPort, grpcPort: () => boundGrpcPort });
+    await domain.start();
+    const { agents, identity, packs } = domain;
+    grpc = buildGatewayGrpc({ domain, config, clock, ids, log, auth: overrides.rpcAuth });
+    http = buildGatewayHttp({ domain, config, clock, ids, log, auth: overrides.httpAuth, isShuttingDown: () => shuttingDown });
+    mcp = await mountMcp({
+      app: http,
+      packs,
       agents,
-      ledger,
-      hub,
-      approvals,
-      questions,
+      resolver: identity.resolver,
+      isAuthEnabled: identity.isAuthEnabled,
+      isShuttingDown: () => shuttingDown,
       log,
-      stream: { maxQueue: config.limits.subscriberQueue },
-      ops: ops.send,
+      ops: domain.ops.mcp(),
     });
-    const liveAgents = agents;
-    const liveStreams = conversationRpc;
-    const httpSendStreams = new PrincipalStreams();
-    const links = createLinkService({ db, jwt: identity.jwt, clock, ids, log });
-    identity.service.onPrincipalRemoved(({ principalId, reason }) => {
-      const end =
-        reason === "revoked"
-          ? ({ code: "PERMISSION_DENIED", message: "principal has been revoked" } as const)
-          : ({ code: "UNAUTHENTICATED", message: "principal not found" } as const);
-      liveAgents.closePrincipal(principalId, end);
-      liveStreams.closePrincipal(principalId, end);
-      httpSendStreams.closePrincipal(principalId, reason);
-    });
-    http = buildHttpApp({
-      agents,
-      conversations,
-      ledger,
-      usage,
-      log,
-      clock,
-      ids,
-      db,
-      threads,
-      idempotency: createIdempotencyRepository(db),
-      approvals,
-      questions,
-      trustProxy: config.server.trustProxy,
-      limits: config.limits,
-      auth: ops.meterHttpAuth(
-        overrides.httpAuth ??
-          (identity.isAuthEnabled
-            ? createJwtHttpAuthenticator({ resolver: identity.resolver, lockout: identity.lockout, log })
-            : anonymousHttpAuthenticator),
-        identity.lockout,
-      ),
-      principalStreams: httpSendStreams,
-      links,
-      lockout: identity.isAuthEnabled ? identity.lockout : undefined,
-      lifecycle: { isShuttingDown: () => shuttingDown },
-      ops: ops.http,
-    });
-    mcp = await mountMcp({ app: http, packs, agents, resolver: identity.resolver, isAuthEnabled: identity.isAuthEnabled, log, ops: ops.mcp() });
-    const rpcAuth = ops.meterRpcAuth(
-      overrides.rpcAuth ??
-        createRpcIdentityAuthenticator({ resolver: identity.resolver, ssh: identity.ssh, lockout: identity.lockout, log }),
-      identity.lockout,
-    );
-    grpc = createGrpcServer({
-      log,
-      maxMessageBytes: config.limits.grpcMaxMessageBytes,
-      services: [
-        createCovenControlService({ agents, auth: rpcAuth, log, maxMessageBytes: config.limits.grpcMaxMessageBytes }),
-        createAdminService({ auth: rpcAuth, log, identity: identity.service, handlers: [adminBindingHandlers({ db, clock, ids, log })] }),
-        createClientService({ auth: rpcAuth, log, identity: identity.service, handlers: [conversationRpc.handlers] }),
-        createGatewayV1Service({ agents, conversations, auth: rpcAuth, log }),
-      ],
-    });
+    const ports = { http: () => boundHttpPort, grpc: () => boundGrpcPort };
+    webAdmin = await mountWebAdmin({ app: http, domain, config, env, clock, ids, log, ports, isShuttingDown: () => shuttingDown });
+    const adminSessions = webAdmin.sessions;
+    ws = await mountWs({ app: http, domain, config, clock, ids, log, env, httpPort: ports.http, isShuttingDown: () => shuttingDown, adminSessions });
 
     const grpcTarget = parseHostPort(config.server.grpcAddr);
     let grpcPort: number;
     try {
-      ({ port: grpcPort } = await grpc.listen(config.server.grpcAddr));
+      ({ port: grpcPort } = await grpc.server.listen(config.server.grpcAddr));
+      boundGrpcPort = grpcPort;
     } catch (err) {
       throw new Error(`listening on gRPC address: ${(err as Error).message}`, { cause: err });
     }
@@ -228,14 +131,6 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     }
     const address = http.server.address();
     boundHttpPort = typeof address === "object" && address ? address.port : httpTarget.port;
-
-    sweepTimer = setInterval(() => {
-      createIdempotencyRepository(db)
-        .sweepExpired(isoTimestamp(clock.now()))
-        .catch((cause: unknown) => log.error("idempotency sweep failed", { cause }));
-      links.scrubExpiredTokens().catch((cause: unknown) => log.error("link token scrub failed", { cause }));
-    }, SWEEP_INTERVAL_MS);
-    sweepTimer.unref();
 
     const clientHost = (host: string) => (host === "" || host === "0.0.0.0" || host === "::" ? "localhost" : host);
     const hostPort = (host: string, port: number) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
@@ -253,6 +148,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
 
   async function stopInOrder(): Promise<void> {
     shuttingDown = true;
+    webAdmin?.stop();
+    ws?.beginShutdown();
     const errors: unknown[] = [];
     const step = async (name: string, fn: () => Promise<void>) => {
       try {
@@ -262,33 +159,25 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
         log.error(`shutdown step failed: ${name}`, { cause: err });
       }
     };
-    if (sweepTimer) clearInterval(sweepTimer);
-    // Agents get `shutdown`, pending requests get the grace period, then a terminal `gateway shutting down`;
-    // that terminal event is what ends every open SSE send stream.
-    await step("agents", async () => agents?.shutdown(config.limits.shutdownTimeoutMs));
-    await step("turns", async () => {
-      if (conversations) await withDeadline(conversations.drain(), EDGE_CLOSE_MS);
+    // The domain runs its order (agents, turns, decisions, presence) and calls back for the edges' slots.
+    const domainErrors = await domain?.stop({
+      endStreams: () => grpc?.endStreams(),
+      async closeEdges() {
+        await step("ws", async () => ws?.closeAll());
+        await step("http", async () => {
+          if (!http) return;
+          const closing = http.close();
+          const closed = await withDeadline(closing, EDGE_CLOSE_MS);
+          if (!closed) {
+            http.server.closeAllConnections();
+            await closing;
+          }
+        });
+        await step("grpc", async () => grpc?.server.stop(EDGE_CLOSE_MS));
+        await step("mcp", async () => mcp?.close());
+      },
     });
-    await step("stream events", async () => {
-      conversationRpc?.shutdown();
-    });
-    await step("approvals and questions", async () => {
-      approvals?.stop();
-      await questions?.shutdown();
-    });
-    await step("http", async () => {
-      if (!http) return;
-      const closing = http.close();
-      const closed = await withDeadline(closing, EDGE_CLOSE_MS);
-      if (!closed) {
-        http.server.closeAllConnections();
-        await closing;
-      }
-    });
-    await step("grpc", async () => grpc?.stop(EDGE_CLOSE_MS));
-    await step("mcp", async () => mcp?.close());
-    await step("presence", async () => identity?.presence.flush());
-    await step("ops", async () => ops?.close());
+    errors.push(...(domainErrors ?? []));
     await step("database", async () => store?.close());
     await step("database lock", async () => dbLock?.release());
     if (errors.length > 0) log.warn("shutdown finished with errors", { count: errors.length });
@@ -301,33 +190,28 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       return stopping;
     },
     get agents() {
-      return need(agents, "agents");
+      return need(domain, "agents").agents;
     },
     get conversations() {
-      return need(conversations, "conversations");
+      return need(domain, "conversations").conversations;
     },
-    hub,
+    get hub() {
+      return need(domain, "hub").hub;
+    },
     get store() {
       return need(store, "store");
     },
     get identity() {
-      return need(identity, "identity");
+      return need(domain, "identity").identity;
     },
-    get ops() {
-      return need(ops, "ops");
+    get domain() {
+      return need(domain, "domain");
+    },
+    get http() {
+      return need(http, "http");
+    },
+    get webAdmin() {
+      return need(webAdmin, "webAdmin");
     },
   };
-}
-
-/** Resolves true when `promise` settles within `ms`, false otherwise (the promise keeps running). */
-async function withDeadline(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,5 +1,5 @@
 // ABOUTME: Builds the identity pieces of the gateway from the config: JWT, resolver, lockout, SSH auth,
-// ABOUTME: identity service, presence and agent directory, plus the startup steps of store.md §9 (2-3).
+// ABOUTME: identity service, presence and agent directory, and runs the startup steps of store.md §9 (2-3).
 import { createAgentDirectoryService, type AgentDirectoryService } from "../auth/agent-directory.js";
 import { createSshPrincipalAuthenticator, type SshPrincipalAuthenticator } from "../auth/agent-authenticator.js";
 import { createIdentityService, type IdentityService } from "../auth/identity-service.js";
@@ -36,20 +36,19 @@ export interface GatewayIdentity {
 }
 
 /**
- * Runs the identity startup steps (ensure/revoke `anonymous`, online → offline) and builds the pieces.
- * Throws GatewayError INVALID_ARGUMENT for a JWT secret under 32 bytes; store failures propagate.
+ * Builds the identity pieces; nothing touches the store until `prepareIdentity` runs.
+ * Throws GatewayError INVALID_ARGUMENT for a JWT secret under 32 bytes.
  */
-export async function startIdentity(options: {
+export function createIdentity(options: {
   config: GatewayConfig;
   db: StoreExecutor;
   clock: Clock;
   ids: IdSource;
   log: Logger;
-}): Promise<GatewayIdentity> {
+}): GatewayIdentity {
   const { config, db, clock, ids, log } = options;
   const isAuthEnabled = config.auth.jwtSecret !== "";
   const jwt = isAuthEnabled ? createJwtService({ secret: config.auth.jwtSecret, clock }) : undefined;
-  await prepareIdentityStore({ db, isAuthEnabled, clock, log });
   const principals = createPrincipalRepository(db);
   const roles = createRoleRepository(db);
   const resolver = createPrincipalResolver({
@@ -78,4 +77,10 @@ export async function startIdentity(options: {
     presence: createPresenceService({ db, clock, log }),
     directory: createAgentDirectoryService({ db, clock }),
   };
+}
+
+/** The identity startup steps of store.md §9 (2-3): ensure/revoke `anonymous`, online → offline. Store failures propagate. */
+export async function prepareIdentity(options: { identity: GatewayIdentity; db: StoreExecutor; clock: Clock; log: Logger }): Promise<void> {
+  const { identity, db, clock, log } = options;
+  await prepareIdentityStore({ db, isAuthEnabled: identity.isAuthEnabled, clock, log });
 }

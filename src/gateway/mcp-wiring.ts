@@ -19,6 +19,8 @@ export async function mountMcp(deps: {
   agents: AgentManager;
   resolver: PrincipalResolver;
   isAuthEnabled: boolean;
+  /** True once stop began: MCP answers 503 like the rest of the API. */
+  isShuttingDown: () => boolean;
   log: Logger;
   ops?: McpOps;
 }): Promise<GatewayMcp> {
@@ -28,6 +30,7 @@ export async function mountMcp(deps: {
     router: deps.packs.router,
     log: deps.log,
     isAuthEnabled: deps.isAuthEnabled,
+    isShuttingDown: deps.isShuttingDown,
     ...(deps.ops === undefined ? {} : { ops: deps.ops }),
     resolveMcpToken: (token) => deps.agents.resolveMcpToken(token),
     async verifyBearer(token): Promise<McpIdentity | McpRefusal> {

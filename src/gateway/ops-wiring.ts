@@ -16,15 +16,17 @@ import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import type { McpOps } from "../mcp/mcp-server.js";
 import { authFailureReason } from "../ops/auth-failure-reason.js";
-import { openBudgets, type Budgets } from "../ops/budgets.js";
+import { createBudgets, type Budgets } from "../ops/budgets.js";
 import { createCommandGuard, type CommandGuard } from "../ops/command-guard.js";
 import { createCostMeter, type CostMeter } from "../ops/cost-meter.js";
 import { GatewayMetrics, type AuthEdge, type StreamCloseReason } from "../ops/gateway-metrics.js";
-import { openMaintenance, type Maintenance } from "../ops/maintenance.js";
+import { createMaintenance, type Maintenance } from "../ops/maintenance.js";
 import { createRateLimits, type RateLimits } from "../ops/rate-limits.js";
 import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
-import { isMemoryDatabase, type StoreDatabase } from "../store/database.js";
-import type { UsageRepository } from "../store/usage-repository.js";
+import { isMemoryDatabase } from "../store/database.js";
+import type { Database } from "../store/schema.js";
+import { createUsageRepository } from "../store/usage-repository.js";
+import type { Kysely } from "kysely";
 
 export interface GatewayOps {
   metrics: GatewayMetrics;
@@ -43,8 +45,11 @@ export interface GatewayOps {
   meterHttpAuth(auth: HttpAuthenticator, lockout: Lockout | undefined): HttpAuthenticator;
   meterRpcAuth(auth: RpcAuthenticator, lockout: Lockout | undefined): RpcAuthenticator;
   mcp(): McpOps;
-  /** Observes agents (connected gauge, stream outcomes) and the hub (ledger rows, approvals, questions). */
-  observe(agents: AgentManager, hub: EventHub): void;
+  /**
+   * Startup: reads the persisted maintenance state, seeds budget spend, and observes agents (connected gauge,
+   * stream outcomes) and the hub (ledger rows, approvals, questions).
+   */
+  start(domain: { agents: AgentManager; hub: EventHub }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,20 +83,20 @@ function closeReason(end: { code: string; message: string } | undefined): Stream
   return "error";
 }
 
-/** Builds operations over the opened store; the persisted maintenance state and the budget spend are read here. */
-export async function startOps(deps: {
+/** Builds operations over the opened store; `start` reads the persisted state before any edge takes traffic. */
+export function createOps(deps: {
   config: GatewayConfig;
-  store: StoreDatabase;
-  usage: UsageRepository;
-  agents: () => AgentManager | undefined;
+  db: Kysely<Database>;
+  /** The database file (its size and its WAL's are `coven_db_size_bytes`); `:memory:` reads the page count. */
+  dbPath: string;
   clock: Clock;
   log: Logger;
-}): Promise<GatewayOps> {
-  const { config, store, clock, log } = deps;
-  const db = store.db;
+}): GatewayOps {
+  const { config, db, dbPath, clock, log } = deps;
+  let agents: AgentManager | undefined;
   const metrics = new GatewayMetrics({ enabled: config.metrics.enabled, version: packageVersion() });
   metrics.setDbSizeReader(async () => {
-    if (!isMemoryDatabase(store.path)) return fileSize(store.path) + fileSize(`${store.path}-wal`);
+    if (!isMemoryDatabase(dbPath)) return fileSize(dbPath) + fileSize(`${dbPath}-wal`);
     const pages = await sql<{ page_count: number }>`PRAGMA page_count`.execute(db);
     const size = await sql<{ page_size: number }>`PRAGMA page_size`.execute(db);
     return Number(pages.rows[0]?.page_count ?? 0) * Number(size.rows[0]?.page_size ?? 0);
@@ -99,8 +104,9 @@ export async function startOps(deps: {
   const limits = createRateLimits({ config: config.rateLimits, metrics, log, now: () => clock.now().getTime() });
   const guard = createCommandGuard(config.guard);
   const costs = createCostMeter(config.costs);
-  const maintenance = await openMaintenance({ db, clock, log, metrics });
-  const budgets = await openBudgets({ budgets: config.budgets, currency: costs.currency, db, usage: deps.usage, clock, log, metrics });
+  const maintenance = createMaintenance({ db, clock, log, metrics });
+  const usage = createUsageRepository(db);
+  const budgets = createBudgets({ budgets: config.budgets, currency: costs.currency, db, usage, clock, log, metrics });
 
   let seenLockouts: number | undefined;
   const countFailure = (edge: AuthEdge, err: unknown, lockout: Lockout | undefined) => {
@@ -116,7 +122,7 @@ export async function startOps(deps: {
   const turns: TurnObserver = {
     accepted({ ingress, agentId, actorPrincipalId }) {
       const meter = metrics.turnAccepted(ingress);
-      const backend = deps.agents()?.get(agentId)?.backend ?? "";
+      const backend = agents?.get(agentId)?.backend ?? "";
       return {
         event: (kind) => meter.event(kind),
         price: (usage) => costs.price(agentId, backend, usage),
@@ -187,13 +193,18 @@ export async function startOps(deps: {
         },
       };
     },
-    observe(agents, hub) {
+    async start(domain) {
+      await maintenance.load();
+      await budgets.seed();
+      const live = domain.agents;
+      agents = live;
+      const hub = domain.hub;
       const recount = () => {
         const counts = new Map<string, number>();
-        for (const agent of agents.list()) counts.set(agent.state, (counts.get(agent.state) ?? 0) + 1);
+        for (const agent of live.list()) counts.set(agent.state, (counts.get(agent.state) ?? 0) + 1);
         metrics.agentsConnected(counts);
       };
-      agents.onChange((event, _info, end) => {
+      live.onChange((event, _info, end) => {
         if (event === "connected") metrics.agentStream("registered");
         if (event === "disconnected") metrics.agentStreamClosed(closeReason(end));
         recount();

@@ -1,7 +1,7 @@
 // ABOUTME: GET /api/agents (the connected agent list) and the `/api/agents/` suffix dispatch (http-api.md §3, §5):
 // ABOUTME: `.../history` goes to history, `.../send` to the leader send, anything else is a 400.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { AgentInfo } from "../agent/agent-connection.js";
+import { agentListing } from "../agent/agent-listing.js";
 import type { AgentManager } from "../agent/agent-manager.js";
 import { GatewayError } from "../lib/gateway-error.js";
 import { sendJson, sendMethodNotAllowed } from "./http-reply.js";
@@ -36,19 +36,5 @@ export function agentRoutes(deps: AgentRouteDeps) {
       if (send !== undefined) return deps.send(request, reply, send);
       throw new GatewayError("INVALID_ARGUMENT", "invalid path: must end with /history or /send");
     });
-  };
-}
-
-/** One entry of the agent list, keys in the spec's order, empty optional values omitted. */
-export function agentListing(agent: AgentInfo): Record<string, unknown> {
-  return {
-    id: agent.agentId,
-    ...(agent.instanceId === "" ? {} : { instance_id: agent.instanceId }),
-    name: agent.name,
-    capabilities: [...agent.capabilities],
-    ...(agent.workspaces.length === 0 ? {} : { workspaces: [...agent.workspaces] }),
-    ...(agent.workingDir === "" ? {} : { working_dir: agent.workingDir }),
-    ...(agent.backend === "" ? {} : { backend: agent.backend }),
-    state: agent.state === "busy" || agent.pendingRequests > 0 ? "busy" : "idle",
   };
 }

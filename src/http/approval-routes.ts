@@ -3,12 +3,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ApprovalService } from "../conversation/approval-service.js";
 import { GatewayError, isGatewayError } from "../lib/gateway-error.js";
-import type { ToolApproval } from "../store/approval-repository.js";
 import { principalOf } from "./http-auth.js";
 import { HttpError } from "./http-errors.js";
 import { sendJson, sendMethodNotAllowed } from "./http-reply.js";
 import { readJsonObject, stringField, type JsonObject } from "./request-body.js";
 import { queryParam } from "./route-input.js";
+import { pendingApprovalJson } from "../conversation/pending-json.js";
 
 export interface ApprovalRouteDeps {
   approvals: Pick<ApprovalService, "answer" | "listPending">;
@@ -55,20 +55,6 @@ async function approveTool(deps: ApprovalRouteDeps, request: FastifyRequest, rep
     throw err;
   }
   return sendJson(reply, 200, { approved, success: true });
-}
-
-/** One entry of the pending listing, keys in the spec's order; `thread_id` is `""` when the row has none. */
-function pendingApprovalJson(approval: ToolApproval): Record<string, unknown> {
-  return {
-    agent_id: approval.agentId,
-    request_id: approval.requestId,
-    tool_id: approval.toolId,
-    tool_name: approval.toolName,
-    input_json: approval.inputJson,
-    thread_id: approval.threadId ?? "",
-    created_at: approval.createdAt,
-    expires_at: approval.expiresAt,
-  };
 }
 
 /**

@@ -9,7 +9,7 @@ import type { IdSource } from "../lib/ids.js";
 import { createAuditRepository } from "../store/audit-repository.js";
 import { createBindingRepository, type Binding } from "../store/binding-repository.js";
 import { inTransaction, type StoreExecutor } from "../store/transaction.js";
-import { findBoundAgent } from "./binding-lookup.js";
+import { findBoundAgent } from "../conversation/binding-lookup.js";
 import type { HttpPrincipal } from "./http-auth.js";
 import { sendJson, sendMethodNotAllowed } from "./http-reply.js";
 import { readJsonObject, stringField } from "./request-body.js";

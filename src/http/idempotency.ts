@@ -1,9 +1,10 @@
 // ABOUTME: The `Idempotency-Key` header and request fingerprints of the HTTP sends (store.md §7).
 // ABOUTME: An optional early lookup answers duplicates and key reuse before target resolution, in the spec's order.
-import { createHash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { GatewayError } from "../lib/gateway-error.js";
 import { HttpError } from "./http-errors.js";
+
+export { idempotencyScope, requestHash } from "../conversation/idempotency-fingerprint.js";
 
 /** The longest accepted key (store.md §7: 1-100 chars). */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 100;
@@ -30,19 +31,6 @@ export function readIdempotencyKey(request: FastifyRequest): string | undefined 
   if (key === undefined || key === "") return undefined;
   if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) throw new GatewayError("INVALID_ARGUMENT", "idempotency key too long");
   return key;
-}
-
-/**
- * SHA-256 hex of the canonical JSON of an operation. `fields` must be built in the order store.md §7 lists them
- * (`op` first); absent strings are `""`, so an absent field and an empty one fingerprint alike.
- */
-export function requestHash(fields: Readonly<Record<string, string>>): string {
-  return createHash("sha256").update(JSON.stringify(fields), "utf8").digest("hex");
-}
-
-/** The caller's key scope: `principal:<principal_id>`. */
-export function idempotencyScope(principalId: string): string {
-  return `principal:${principalId}`;
 }
 
 /**

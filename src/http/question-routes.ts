@@ -1,13 +1,13 @@
 // ABOUTME: `ask_user` questions over HTTP (http-api.md §8): POST /api/questions/answer hands a valid answer to the
 // ABOUTME: waiting call, GET /api/questions/pending lists what is waiting. The question router owns the checks.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { UserQuestion } from "../store/question-repository.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
 import { GatewayError, isGatewayError } from "../lib/gateway-error.js";
 import { principalOf } from "./http-auth.js";
 import { sendJson, sendMethodNotAllowed } from "./http-reply.js";
 import { readJsonObject, stringField, type JsonObject } from "./request-body.js";
 import { queryParam } from "./route-input.js";
+import { pendingQuestionJson } from "../conversation/pending-json.js";
 
 export interface QuestionRouteDeps {
   questions: Pick<QuestionRouter, "answer" | "listPending">;
@@ -58,21 +58,6 @@ async function answerQuestion(deps: QuestionRouteDeps, request: FastifyRequest, 
     throw err;
   }
   return sendJson(reply, 200, { success: true });
-}
-
-/** One entry of the pending listing, keys in the spec's order; `header` and `description` are `""` when unset. */
-function pendingQuestionJson(question: UserQuestion): Record<string, unknown> {
-  return {
-    agent_id: question.agentId,
-    question_id: question.questionId,
-    question: question.question,
-    options: question.options.map((option) => ({ label: option.label, description: option.description ?? "" })),
-    multi_select: question.multiSelect,
-    header: question.header ?? "",
-    timeout_seconds: question.timeoutSeconds,
-    created_at: question.createdAt,
-    expires_at: question.expiresAt,
-  };
 }
 
 /**

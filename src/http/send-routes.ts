@@ -22,7 +22,7 @@ import {
 } from "./idempotency.js";
 import { readJsonObject, stringField } from "./request-body.js";
 import { isValidIdSegment } from "./route-input.js";
-import { resolveSendTarget, type BindingLookup } from "./send-target.js";
+import { resolveSendTarget, type BindingLookup } from "../conversation/send-target.js";
 import type { PrincipalStreams } from "./principal-streams.js";
 import type { SseRegistry } from "./sse-channel.js";
 import { SseTurnWriter } from "./sse-writer.js";

@@ -1,6 +1,7 @@
 // ABOUTME: Encodes send-stream events as SSE frames (http-api.md §10.2-§10.3): `event: <name>` + one-line JSON.
 // ABOUTME: Object keys are sorted at every level, matching the reference's byte order for existing events.
 import type { AgentEvent } from "../agent/agent-events.js";
+import { agentEventData } from "../conversation/agent-event-data.js";
 
 /** The comment sent on idle streams so proxies keep them open; clients ignore it. */
 export const HEARTBEAT_FRAME = ": heartbeat\n\n";
@@ -27,43 +28,6 @@ export function startedFrame(started: { messageId: string; requestId: string; th
     request_id: started.requestId,
     thread_id: started.threadId,
   });
-}
-
-/** The `data` object of an agent event, keyed as in the event catalog (§10.3). File bytes are never sent. */
-export function agentEventData(event: AgentEvent): Record<string, unknown> {
-  switch (event.kind) {
-    case "thinking":
-    case "text":
-      return { text: event.text };
-    case "tool_use":
-      return { id: event.id, input_json: event.inputJson, name: event.name };
-    case "tool_result":
-      return { id: event.id, is_error: event.isError, output: event.output };
-    case "tool_state":
-      return { detail: event.detail, id: event.id, state: event.state };
-    case "tool_approval":
-      return { id: event.id, input_json: event.inputJson, name: event.name, request_id: event.requestId };
-    case "file":
-      return { filename: event.filename, mime_type: event.mimeType };
-    case "session_init":
-      return { session_id: event.sessionId };
-    case "session_orphaned":
-      return { reason: event.reason };
-    case "usage":
-      return {
-        cache_read_tokens: Math.trunc(event.cacheReadTokens),
-        cache_write_tokens: Math.trunc(event.cacheWriteTokens),
-        input_tokens: Math.trunc(event.inputTokens),
-        output_tokens: Math.trunc(event.outputTokens),
-        thinking_tokens: Math.trunc(event.thinkingTokens),
-      };
-    case "done":
-      return { full_response: event.fullResponse };
-    case "error":
-      return { error: event.error };
-    case "canceled":
-      return { reason: event.reason };
-  }
 }
 
 /** The SSE frame of an agent event; the event name is the event's kind. */

@@ -7,6 +7,7 @@ import type { UserQuestion } from "../store/question-repository.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
 import { PRINCIPAL_REVOKED_REASON, type PrincipalBoundStream, type PrincipalStreams } from "./principal-streams.js";
 import { SseChannel, type SseRegistry } from "./sse-channel.js";
+import { userQuestionData } from "../conversation/agent-event-data.js";
 import { agentEventFrame, sseFrame, startedFrame } from "./sse-events.js";
 
 export interface SseTurnWriterOptions {
@@ -29,15 +30,7 @@ export interface SseTurnWriterOptions {
 
 /** The `user_question` frame of http-api.md §10.3: `header` and option `description` are `""` when unset. */
 export function userQuestionFrame(question: UserQuestion): string {
-  return sseFrame("user_question", {
-    agent_id: question.agentId,
-    header: question.header ?? "",
-    multi_select: question.multiSelect,
-    options: question.options.map((option) => ({ description: option.description ?? "", label: option.label })),
-    question: question.question,
-    question_id: question.questionId,
-    timeout_seconds: question.timeoutSeconds,
-  });
+  return sseFrame("user_question", userQuestionData(question));
 }
 
 /** What the `started` event reports. */

@@ -22,6 +22,8 @@ export interface BudgetEntry {
 }
 
 export interface Budgets {
+  /** Seeds the current periods' spend from `message_usage` (startup). */
+  seed(): Promise<void>;
   /**
    * Checks every budget, in configuration order, for the caller's principal and the target agent. Throws the budget
    * Refusal (RESOURCE_EXHAUSTED `budget exceeded: …`) after writing the `budget_refused` audit row.
@@ -52,8 +54,8 @@ export function periodStart(period: BudgetPeriod, date: Date): Date {
 
 const amount = (micros: number) => (micros / 1_000_000).toFixed(2);
 
-/** Builds the budgets over the store, seeding the current periods' spend from `message_usage`. */
-export async function openBudgets(deps: {
+/** Builds the budgets over the store; `seed` reads the current periods' spend from `message_usage`. */
+export function createBudgets(deps: {
   budgets: readonly BudgetConfig[];
   currency: string;
   db: StoreExecutor;
@@ -61,7 +63,7 @@ export async function openBudgets(deps: {
   clock: Clock;
   log: Logger;
   metrics: GatewayMetrics;
-}): Promise<Budgets> {
+}): Budgets {
   const { clock, log, metrics, currency } = deps;
   const compiled: CompiledBudget[] = deps.budgets.map((config, index) => {
     const re = isGlob(config.id) ? globToRegExp(config.id) : undefined;
@@ -116,10 +118,6 @@ export async function openBudgets(deps: {
     }
   };
 
-  const now0 = clock.now();
-  await seed("day", periodStart("day", now0));
-  await seed("month", periodStart("month", now0));
-
   const target = (budget: CompiledBudget, key: string) => `${budget.config.scope}:${key}`;
   const detail = (budget: CompiledBudget, key: string, spent: number, agentId: string) => ({
     scope: budget.config.scope,
@@ -135,6 +133,12 @@ export async function openBudgets(deps: {
   };
 
   return {
+    async seed() {
+      const now = clock.now();
+      await seed("day", periodStart("day", now));
+      await seed("month", periodStart("month", now));
+    },
+
     async check({ principalId, agentId, actor }) {
       if (compiled.length === 0) return;
       roll(clock.now());

@@ -24,6 +24,8 @@ export interface MaintenanceState {
 export type MaintenanceListener = (state: MaintenanceState) => void;
 
 export interface Maintenance {
+  /** Reads the persisted state (startup), so maintenance survives a restart. */
+  load(): Promise<void>;
   /** The current state (a copy). */
   state(): MaintenanceState;
   readonly isOn: boolean;
@@ -51,15 +53,18 @@ function parseState(value: unknown): MaintenanceState {
   };
 }
 
-/** Loads the persisted state (so maintenance survives a restart) and returns the switch. */
-export async function openMaintenance(deps: { db: StoreExecutor; clock: Clock; log: Logger; metrics: GatewayMetrics }): Promise<Maintenance> {
+/** The switch, off until `load` reads the persisted state. */
+export function createMaintenance(deps: { db: StoreExecutor; clock: Clock; log: Logger; metrics: GatewayMetrics }): Maintenance {
   const { db, clock, log, metrics } = deps;
-  let current = parseState(await createSettingsRepository(db).get(SETTINGS_KEY));
-  metrics.maintenance(current.enabled);
+  let current: MaintenanceState = { ...OFF };
   const listeners = new Set<MaintenanceListener>();
-  if (current.enabled) log.warn("maintenance enabled", { message: current.message, since: current.since });
 
   return {
+    async load() {
+      current = parseState(await createSettingsRepository(db).get(SETTINGS_KEY));
+      metrics.maintenance(current.enabled);
+      if (current.enabled) log.warn("maintenance enabled", { message: current.message, since: current.since });
+    },
     state: () => ({ ...current }),
     get isOn() {
       return current.enabled;

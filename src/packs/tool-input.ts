@@ -34,6 +34,23 @@ export function optionalInteger(input: Record<string, unknown>, name: string): n
   return value;
 }
 
+/** Reads an optional boolean field. */
+export function optionalBoolean(input: Record<string, unknown>, name: string): boolean | undefined {
+  const value = input[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "boolean") throw wrongType(name, "boolean");
+  return value;
+}
+
+/** Reads an optional array field whose elements are objects (each one a plain record). */
+export function optionalObjectArray(input: Record<string, unknown>, name: string): Array<Record<string, unknown>> | undefined {
+  const value = input[name];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw wrongType(name, "array");
+  if (!value.every((v) => typeof v === "object" && v !== null && !Array.isArray(v))) throw wrongType(name, "array");
+  return value as Array<Record<string, unknown>>;
+}
+
 /** Reads an optional array-of-strings field. */
 export function optionalStringArray(input: Record<string, unknown>, name: string): string[] | undefined {
   const value = input[name];

@@ -15,6 +15,8 @@ export type BuiltinHandler = (caller: { agentId: string }, input: Record<string,
 export interface BuiltinTool {
   definition: ToolDefinition;
   handler: BuiltinHandler;
+  /** The input is not parsed at all, so even invalid JSON is accepted (`note_list`, `admin_list_agents`). */
+  ignoresInput?: boolean;
 }
 
 export interface BuiltinPack {
@@ -30,7 +32,9 @@ export interface PackManifest {
   tools: ToolDefinition[];
 }
 
-export type ToolOwner = { kind: "builtin"; packId: string; handler: BuiltinHandler } | { kind: "external"; packId: string };
+export type ToolOwner =
+  | { kind: "builtin"; packId: string; handler: BuiltinHandler; ignoresInput: boolean }
+  | { kind: "external"; packId: string };
 
 export interface RegisteredTool {
   definition: ToolDefinition;
@@ -80,7 +84,7 @@ export class ToolRegistry {
     for (const tool of pack.tools) {
       this.#tools.set(tool.definition.name, {
         definition: tool.definition,
-        owner: { kind: "builtin", packId: pack.id, handler: tool.handler },
+        owner: { kind: "builtin", packId: pack.id, handler: tool.handler, ignoresInput: tool.ignoresInput === true },
       });
     }
     this.#packs.set(pack.id, { id: pack.id, version: "builtin", isBuiltin: true, tools: pack.tools.map((t) => t.definition) });

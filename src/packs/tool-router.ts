@@ -1,29 +1,13 @@
-// ABOUTME: Routes one tool call to its builtin handler (packs-mcp.md §3) and serves agents' ExecutePackTool (§4).
+// ABOUTME: Routes one tool call to its builtin handler or external pack (packs-mcp.md §3); serves agents' ExecutePackTool (§4).
 // ABOUTME: RouterError carries the exact §3 texts; each entry point maps them to its own wire form.
 import type { PackToolExecutor, PackToolOutcome } from "../agent/agent-ports.js";
 import type { Logger } from "../lib/logger.js";
+import { DEFAULT_PACK_TOOL_TIMEOUT_MS, ExternalPacks } from "./external-packs.js";
+import { RouterError } from "./router-error.js";
 import { encodeSorted, parseToolInput } from "./tool-input.js";
 import { hasCapabilities, type ToolRegistry } from "./tool-registry.js";
 
-/** The closed set of router failures, by their exact §3 text. */
-export type RouterFailure =
-  | "tool not found"
-  | "pack disconnected"
-  | "duplicate request ID"
-  | "context deadline exceeded"
-  | "context canceled"
-  | "internal error";
-
-/** A failure of routing itself, as opposed to a tool-level `{error}`. */
-export class RouterError extends Error {
-  readonly failure: RouterFailure;
-
-  constructor(failure: RouterFailure, options?: { cause?: unknown }) {
-    super(failure, options);
-    this.name = "RouterError";
-    this.failure = failure;
-  }
-}
+export { RouterError, type RouterFailure } from "./router-error.js";
 
 export const INSUFFICIENT_CAPABILITIES = "insufficient capabilities for this tool";
 
@@ -40,16 +24,37 @@ export interface ToolRouter {
   route(toolName: string, inputJson: string, requestId: string, caller: ToolCaller, signal: AbortSignal): Promise<PackToolOutcome>;
 }
 
-/** Builds the router over a registry. External packs are not routed yet (issue 7): their tools are `pack disconnected`. */
-export function createToolRouter(options: { registry: ToolRegistry; log: Logger }): ToolRouter {
+/**
+ * Builds the router: builtins run in process with no timeout; external tools go to their live pack with the tool's
+ * `timeout_seconds` (or `defaultTimeoutMs`, 30 s) counted from acceptance.
+ */
+export function createToolRouter(options: {
+  registry: ToolRegistry;
+  /** The live external packs; absent means none can register (unit tests of builtins). */
+  externals?: ExternalPacks;
+  log: Logger;
+  defaultTimeoutMs?: number;
+}): ToolRouter {
   const { registry, log } = options;
+  const externals = options.externals ?? new ExternalPacks({ registry, log });
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_PACK_TOOL_TIMEOUT_MS;
   return {
-    async route(toolName, inputJson, _requestId, caller, signal) {
+    async route(toolName, inputJson, requestId, caller, signal) {
       const tool = registry.get(toolName);
       if (!tool) throw new RouterError("tool not found");
-      if (tool.owner.kind !== "builtin") throw new RouterError("pack disconnected");
+      if (tool.owner.kind === "external") {
+        const seconds = tool.definition.timeoutSeconds;
+        return externals.call({
+          packId: tool.owner.packId,
+          toolName,
+          inputJson,
+          requestId,
+          timeoutMs: seconds > 0 ? seconds * 1000 : defaultTimeoutMs,
+          signal,
+        });
+      }
       try {
-        const input = parseToolInput(inputJson);
+        const input = tool.owner.ignoresInput ? {} : parseToolInput(inputJson);
         const output = await tool.owner.handler(caller, input, signal);
         return { outputJson: encodeSorted(output) };
       } catch (err) {

@@ -18,6 +18,11 @@ export interface InviteRepository {
   create(input: { createdBy?: string; now: string; expiresAt: string }): Promise<AdminInvite>;
   /** The invite with this id, or undefined. */
   find(id: string): Promise<AdminInvite | undefined>;
+  /**
+   * Marks the invite used by `usedBy` if it is still unused and unexpired at `now` (one statement, so two
+   * concurrent signups cannot both win). False when nothing was marked.
+   */
+  markUsed(id: string, usedBy: string, now: string): Promise<boolean>;
 }
 
 /** Builds the repository over `db` (a connection or the caller's transaction). */
@@ -39,6 +44,16 @@ export function createInviteRepository(db: StoreExecutor): InviteRepository {
         usedAt: row.used_at ?? undefined,
         usedBy: row.used_by ?? undefined,
       };
+    },
+    async markUsed(id, usedBy, now) {
+      const result = await db
+        .updateTable("admin_invites")
+        .set({ used_at: now, used_by: usedBy })
+        .where("id", "=", id)
+        .where("used_at", "is", null)
+        .where("expires_at", ">", now)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
   };
 }

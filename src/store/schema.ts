@@ -155,7 +155,9 @@ export type AuditAction =
   | "guard_match"
   | "budget_refused"
   | "budget_warning"
-  | "set_maintenance";
+  | "set_maintenance"
+  | "mint_pair_token"
+  | "pair_enroll";
 
 /** audit_log: append-only record of state changes, written in the same transaction as the change. */
 export interface AuditLogRow {
@@ -195,6 +197,18 @@ export interface LinkCodeRow {
   approved_at: string | null;
   principal_id: string | null;
   token: string | null;
+}
+
+/** pair_tokens (migration 0004): single-use QR pairing tokens, stored only as their SHA-256 (lowercase hex). */
+export interface PairTokenRow {
+  id: string;
+  token_hash: string;
+  /** admin_users.id of the admin who minted it. */
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  principal_id: string | null;
 }
 
 /** admin_users: web admin accounts. */
@@ -327,4 +341,5 @@ export interface Database {
   agent_mail: AgentMailRow;
   agent_notes: AgentNoteRow;
   secrets: SecretRow;
+  pair_tokens: PairTokenRow;
 }

@@ -21,7 +21,8 @@ const ALLOWED: Record<string, string[]> = {
   http: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops"],
   mcp: ["lib", "packs", "auth"],
   webadmin: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops"],
-  gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops", "rpc", "http", "mcp", "webadmin"],
+  ws: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops"],
+  gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops", "rpc", "http", "mcp", "webadmin", "ws"],
   gen: [],
 };
 
@@ -52,6 +53,13 @@ function srcFolderOf(path: string): string | undefined {
   return rel.split(/[\\/]/)[0];
 }
 
+/** The web admin's page templates: top-level `web-admin/templates`, imported only by src/webadmin. */
+const TEMPLATES = join(ROOT, "web-admin", "templates");
+
+function isTemplate(path: string): boolean {
+  return !relative(TEMPLATES, path).startsWith("..");
+}
+
 describe("import layering (STYLE.md)", () => {
   const files = walk(join(ROOT, "src")).filter((f) => srcFolderOf(f) !== "gen");
 
@@ -71,6 +79,7 @@ describe("import layering (STYLE.md)", () => {
       for (const spec of importsOf(file)) {
         if (!spec.startsWith(".")) continue;
         const target = srcFolderOf(resolve(dirname(file), spec));
+        if (target === undefined && from === "webadmin" && isTemplate(resolve(dirname(file), spec))) continue;
         if (target === undefined) {
           violations.push(`${relative(ROOT, file)} imports outside src/: ${spec}`);
         } else if (target !== from && !allowed.includes(target)) {
@@ -92,8 +101,34 @@ describe("import layering (STYLE.md)", () => {
     expect(violations).toEqual([]);
   });
 
-  it("scans src/packs, src/mcp and src/ops", () => {
-    for (const folder of ["packs", "mcp", "ops"]) expect(files.some((f) => srcFolderOf(f) === folder)).toBe(true);
+  it("scans src/packs, src/mcp, src/webadmin, src/ws and src/ops", () => {
+    for (const folder of ["packs", "mcp", "webadmin", "ws", "ops"]) expect(files.some((f) => srcFolderOf(f) === folder)).toBe(true);
+  });
+
+  it("src/webadmin imports no other edge (http, rpc, mcp, ws) and no generated code", () => {
+    const violations: string[] = [];
+    for (const file of files.filter((f) => srcFolderOf(f) === "webadmin")) {
+      for (const spec of importsOf(file)) {
+        if (!spec.startsWith(".")) continue;
+        const target = srcFolderOf(resolve(dirname(file), spec));
+        if (target !== undefined && ["http", "rpc", "mcp", "ws", "gen", "gateway"].includes(target)) {
+          violations.push(`${relative(ROOT, file)}: ${spec}`);
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it("web-admin templates are plain view functions: they import only each other", () => {
+    const templates = walk(TEMPLATES);
+    expect(templates.length).toBeGreaterThan(3);
+    const violations: string[] = [];
+    for (const file of templates) {
+      for (const spec of importsOf(file)) {
+        if (!spec.startsWith(".") || !isTemplate(resolve(dirname(file), spec))) violations.push(`${relative(ROOT, file)}: ${spec}`);
+      }
+    }
+    expect(violations).toEqual([]);
   });
 
   it("only src/mcp imports the MCP SDK", () => {
@@ -128,7 +163,7 @@ describe("import layering (STYLE.md)", () => {
   });
 
   it("no file-level import cycle in src/ or cmd/ (type-only imports count too)", () => {
-    const all = [...walk(join(ROOT, "src")), ...walk(join(ROOT, "cmd"))];
+    const all = [...walk(join(ROOT, "src")), ...walk(join(ROOT, "cmd")), ...walk(TEMPLATES)];
     const edges = new Map<string, string[]>();
     for (const file of all) {
       const targets: string[] = [];
@@ -162,7 +197,7 @@ describe("import layering (STYLE.md)", () => {
 
   it("every source file starts with two ABOUTME lines", () => {
     const missing: string[] = [];
-    const all = [...files, ...walk(join(ROOT, "cmd")), ...walk(join(ROOT, "test"))];
+    const all = [...files, ...walk(join(ROOT, "cmd")), ...walk(join(ROOT, "test")), ...walk(TEMPLATES)];
     for (const file of all) {
       const lines = readFileSync(file, "utf8").split("\n").filter((l) => !l.startsWith("#!"));
       if (!lines[0]?.startsWith("// ABOUTME: ") || !lines[1]?.startsWith("// ABOUTME: ")) missing.push(relative(ROOT, file));

@@ -82,6 +82,40 @@ describe("usage", () => {
     expect(r.err).toBe("Unknown command: frobnicate\n");
     expect(r.out.endsWith(USAGE)).toBe(true);
   });
+
+  it("each command and subcommand has its own --help, printed on stdout with exit 0 and no gateway call", async () => {
+    // An unreachable address proves help never connects.
+    const offline = { COVEN_GATEWAY_GRPC: `127.0.0.1:${await closedPort()}` };
+    const create = await admin(["agents", "create", "--help"], offline);
+    expect(create).toMatchObject({ code: 0, err: "" });
+    expect(create.out.startsWith("Usage: coven-admin agents create --name <name> [--pubkey <key> | --pubkey-fp <fingerprint>]\n")).toBe(true);
+    expect(create.out).toContain("Aliases: add\n");
+    expect(create.out).toMatch(/\n {2}-n, --name <name> +Display name \(required\)\n/);
+    expect(create.out).toMatch(/\n {2}-f, --pubkey-fp, --fp <fingerprint> +SHA256/);
+    // Aliases, -h, and `help <command> <subcommand>` reach the same text.
+    expect((await admin(["agents", "add", "-h"], offline)).out).toBe(create.out);
+    expect((await admin(["help", "agents", "create"], offline)).out).toBe(create.out);
+
+    const group = await admin(["bindings", "--help"], offline);
+    expect(group.code).toBe(0);
+    expect(group.out.startsWith("Usage: coven-admin bindings <subcommand> [args]\n")).toBe(true);
+    expect(group.out).toMatch(/\n {2}delete \(rm, remove\) +Delete a binding by ID\.\n/);
+    expect((await admin(["help", "bindings"], offline)).out).toBe(group.out);
+
+    const leaves: Array<[string[], string]> = [
+      [["me", "--help"], "Usage: coven-admin me [--json]\n"],
+      [["status", "-h"], "Usage: coven-admin status [--json]\n"],
+      [["bindings", "ls", "--help"], "Usage: coven-admin bindings list [--json]\n"],
+      [["token", "create", "--help"], "Usage: coven-admin token create --principal <id> [--ttl <days>]\n"],
+      [["invite", "create", "--help"], "Usage: coven-admin invite create [--url <url>] [--db <path>] [--ttl <hours>]\n"],
+      [["chat", "--help"], "Usage: coven-admin chat <agent-id> [message...] [--timeout <seconds>]\n"],
+    ];
+    for (const [args, first] of leaves) {
+      const r = await admin(args, offline);
+      expect({ args, code: r.code, err: r.err, first: r.out.split("\n")[0] + "\n" }).toEqual({ args, code: 0, err: "", first });
+      expect(r.out).toContain("-h, --help");
+    }
+  });
 });
 
 describe("connection and credentials", () => {
@@ -275,6 +309,10 @@ describe("agents and bindings", () => {
       [["token", "mint"], "usage: token create --principal <id> [--ttl <duration>]"],
       [["token", "create"], "usage: token create --principal <id> [--ttl <days>]"],
       [["token", "create", "-p", "x", "-t", "ten"], 'invalid ttl: "ten" is not a whole number of days'],
+      [["token", "create", "-p"], "usage: token create --principal <id> [--ttl <days>]"],
+      [["agents", "delete", "a", "b"], "usage: agents delete <agent-id>"],
+      [["agents", "ls", "--bogus"], "usage: agents list [--json]"],
+      [["invite", "revoke"], "unknown invite subcommand: revoke (use create)"],
     ];
     for (const [args, message] of cases) {
       const r = await asOwner(args);

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AgentInfo } from "../../src/agent/agent-connection.js";
-import { findBoundAgent } from "../../src/http/binding-lookup.js";
+import { findBoundAgent } from "../../src/conversation/binding-lookup.js";
 import { createBindingRepository } from "../../src/store/binding-repository.js";
 import type { FakeAgent } from "./support/fake-agent-io.js";
 import { createHttpHarness, type HttpHarness } from "./support/http-harness.js";

@@ -20,6 +20,31 @@ const BASE_TOOLS = [
   "todo_update",
 ];
 
+/** All 21 builtin tools, sorted: what the wildcard sees with no external pack registered (§5). */
+const ALL_BUILTINS = [
+  "admin_agent_messages",
+  "admin_list_agents",
+  "admin_send_message",
+  "ask_user",
+  "bbs_create_thread",
+  "bbs_list_threads",
+  "bbs_read_thread",
+  "bbs_reply",
+  "log_entry",
+  "log_search",
+  "mail_inbox",
+  "mail_read",
+  "mail_send",
+  "note_delete",
+  "note_get",
+  "note_list",
+  "note_set",
+  "todo_add",
+  "todo_delete",
+  "todo_list",
+  "todo_update",
+];
+
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
@@ -71,7 +96,7 @@ describe("MCP without auth", () => {
     expect(client.getServerVersion()).toEqual({ name: "coven-gateway", version: "1.0.0" });
     expect(client.getServerCapabilities()).toEqual({ tools: {} });
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(BASE_TOOLS);
+    expect(tools.map((t) => t.name)).toEqual(ALL_BUILTINS);
     expect(tools.find((t) => t.name === "bbs_reply")?.inputSchema).toEqual({
       type: "object",
       properties: { thread_id: { type: "string" }, content: { type: "string" } },
@@ -216,7 +241,7 @@ describe("MCP with auth on", () => {
     const admin = await seedPrincipal(gw.gateway.store.db, { roles: ["admin"] });
     const plain = await seedPrincipal(gw.gateway.store.db);
     const adminClient = await connect(`${gw.httpUrl}/mcp`, { authorization: `Bearer ${await tokenFor(admin)}` });
-    expect((await adminClient.listTools()).tools.map((t) => t.name)).toEqual(BASE_TOOLS);
+    expect((await adminClient.listTools()).tools.map((t) => t.name)).toEqual(ALL_BUILTINS);
     const logged = await adminClient.callTool({ name: "log_entry", arguments: { message: "hi" } });
     expect(logged.isError).toBeUndefined();
     const search = await adminClient.callTool({ name: "log_search" });

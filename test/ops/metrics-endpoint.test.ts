@@ -158,7 +158,8 @@ describe("GET /metrics", () => {
   it("needs the bearer metrics.token when set, loopback included, and never takes another credential", async () => {
     const token = "0123456789abcdef-scrape";
     const gw = await gateway({ mutate: (c) => ({ ...c, metrics: { ...c.metrics, token } }) });
-    for (const headers of [{}, { authorization: "Bearer wrong-token-000000" }, { authorization: token }]) {
+    const attempts: Array<Record<string, string>> = [{}, { authorization: "Bearer wrong-token-000000" }, { authorization: token }];
+    for (const headers of attempts) {
       const res = await fetch(`${gw.httpUrl}/metrics`, { headers });
       expect([res.status, await res.text()]).toEqual([401, '{"error":"invalid metrics token"}\n']);
     }

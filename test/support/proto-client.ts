@@ -160,3 +160,67 @@ export function callUnary<T = Record<string, unknown>>(
     });
   });
 }
+
+/** A PackService client bound to `addr`. */
+export function packServiceClient(addr: string): AnyClient {
+  return serviceClient("PackService", addr);
+}
+
+/** One tool of a manifest, in proto-loader's snake_case shape. */
+export interface WireToolDefinition {
+  name: string;
+  description?: string;
+  input_schema_json?: string;
+  required_capabilities?: string[];
+  timeout_seconds?: number;
+}
+
+/**
+ * A pack's `Register` stream opened by the independent client: the received headers ("registered"), every
+ * `ExecuteToolRequest` read, and the final status. Results go back over `ToolResult` with `result`.
+ */
+export class ThirdPartyPack {
+  readonly call: grpc.ClientReadableStream<{ tool_name: string; input_json: string; request_id: string }>;
+  readonly requests: Array<{ tool_name: string; input_json: string; request_id: string }> = [];
+  readonly headers: Promise<grpc.Metadata>;
+  readonly status: Promise<grpc.StatusObject>;
+  #client: AnyClient;
+  #metadata: grpc.Metadata;
+  #waiters: Array<{ count: number; resolve: () => void }> = [];
+
+  constructor(client: AnyClient, manifest: { pack_id: string; version?: string; tools: WireToolDefinition[] }, metadata = new grpc.Metadata()) {
+    this.#client = client;
+    this.#metadata = metadata;
+    this.call = (client.Register as (req: object, md: grpc.Metadata) => ThirdPartyPack["call"]).call(client, manifest, metadata);
+    this.headers = new Promise((resolve) => this.call.once("metadata", resolve));
+    this.status = new Promise((resolve) => this.call.once("status", resolve));
+    this.call.on("data", (request: ThirdPartyPack["requests"][number]) => {
+      this.requests.push(request);
+      for (const waiter of [...this.#waiters]) {
+        if (this.requests.length >= waiter.count) {
+          this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+          waiter.resolve();
+        }
+      }
+    });
+    this.call.on("error", () => {});
+  }
+
+  /** Resolves once `count` requests have arrived. */
+  received(count: number, timeoutMs = 5_000): Promise<void> {
+    if (this.requests.length >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${count} pack requests`)), timeoutMs);
+      this.#waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
+  /** Sends `ToolResult` for `requestId` with the caller's metadata. */
+  result(requestId: string, result: { output_json: string } | { error: string } | Record<string, never>): Promise<UnaryOutcome> {
+    return callUnary(this.#client, "ToolResult", { request_id: requestId, ...result }, this.#metadata);
+  }
+
+  cancel(): void {
+    this.call.cancel();
+  }
+}

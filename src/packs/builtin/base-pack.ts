@@ -8,6 +8,7 @@ import { parseRfc3339 } from "../../lib/rfc3339.js";
 import type { BbsPostRow, Database, LogEntryRow, TodoRow } from "../../store/schema.js";
 import { optionalInteger, optionalString, optionalStringArray } from "../tool-input.js";
 import type { BuiltinHandler, BuiltinPack } from "../tool-registry.js";
+import { builtinTool, dateTime, int, obj, str } from "./tool-schema.js";
 
 export interface BasePackOptions {
   db: Kysely<Database>;
@@ -18,20 +19,8 @@ export interface BasePackOptions {
 const STATUSES = ["pending", "in_progress", "completed"] as const;
 const PRIORITIES = ["low", "medium", "high"] as const;
 
-const def = (name: string, description: string, schema: object): ToolDefinition => ({
-  name,
-  description,
-  inputSchemaJson: JSON.stringify(schema),
-  requiredCapabilities: ["base"],
-  timeoutSeconds: 0,
-});
+const def = (name: string, description: string, schema: object): ToolDefinition => builtinTool("base", name, description, schema);
 
-const obj = (properties: object, required: string[] = []) =>
-  required.length > 0 ? { type: "object", properties, required } : { type: "object", properties };
-
-const str = { type: "string" };
-const int = { type: "integer" };
-const dateTime = { type: "string", format: "date-time" };
 const statusEnum = { type: "string", enum: [...STATUSES] };
 const priorityEnum = { type: "string", enum: [...PRIORITIES] };
 

@@ -32,7 +32,7 @@ async function rebuildAuditLog(db: Kysely<unknown>, actions: readonly string[]):
       audit_id TEXT PRIMARY KEY NOT NULL,
       actor_principal_id TEXT NOT NULL,
       actor_member_id TEXT,
-      action TEXT NOT NULL CHECK (action IN (${list})),
+      action TEXT NOT NULL CHECK ("action" in (${list})),
       target_type TEXT NOT NULL,
       target_id TEXT NOT NULL,
       ts TEXT NOT NULL,

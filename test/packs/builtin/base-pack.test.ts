@@ -2,7 +2,7 @@
 // ABOUTME: Checks validation messages in order, exact key-sorted outputs with `[]` for empty lists, and ownership.
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../../src/lib/logger.js";
-import { registerBuiltinPacks } from "../../../src/packs/builtin/builtin-packs.js";
+import { createBasePack } from "../../../src/packs/builtin/base-pack.js";
 import { ToolRegistry } from "../../../src/packs/tool-registry.js";
 import { createToolRouter, RouterError } from "../../../src/packs/tool-router.js";
 import { createManualClock, openTempDatabase, type TempDatabase } from "../../store/temp-database.js";
@@ -19,7 +19,7 @@ async function setup() {
   let n = 0;
   const ids = { uuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}` };
   const registry = new ToolRegistry({ log: silentLogger });
-  registerBuiltinPacks(registry, { db: temp.store.db, clock, ids });
+  registry.registerBuiltin(createBasePack({ db: temp.store.db, clock, ids }));
   const router = createToolRouter({ registry, log: silentLogger });
   const call = (agentId: string, tool: string, input: unknown = "") =>
     router.route(tool, typeof input === "string" ? input : JSON.stringify(input), "req", { agentId }, new AbortController().signal);

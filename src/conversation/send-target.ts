@@ -1,7 +1,7 @@
 // ABOUTME: Routing of `/api/send` (http-api.md §11): an explicit agent_id, else a (frontend, channel_id) binding.
-// ABOUTME: The binding lookup is a port; http-app wires it over the bindings table (binding-lookup.ts).
+// ABOUTME: Shared by the HTTP and WebSocket sends; the binding lookup is a port over the bindings table (binding-lookup.ts).
 import type { AgentManager } from "../agent/agent-manager.js";
-import type { ThreadTarget } from "../conversation/thread-resolver.js";
+import type { ThreadTarget } from "./thread-resolver.js";
 import { GatewayError } from "../lib/gateway-error.js";
 
 /** Outcome of routing a channel through its binding. */

@@ -1,0 +1,66 @@
+// ABOUTME: Mounts the web admin edge on the gateway's HTTP app: admin sessions, pages, chat and passkeys over the
+// ABOUTME: same domain the API uses (agents, identity service, approvals, questions, turn pipeline, event hub).
+import { createRequire } from "node:module";
+import type { FastifyInstance } from "fastify";
+import { publicBaseUrl } from "../config/derived.js";
+import type { GatewayConfig } from "../config/types.js";
+import type { Clock } from "../lib/clock.js";
+import type { IdSource } from "../lib/ids.js";
+import type { Logger } from "../lib/logger.js";
+import { createWebAdmin, type WebAdmin } from "../webadmin/web-admin.js";
+import type { GatewayDomain } from "./create-domain.js";
+
+export type { WebAdmin } from "../webadmin/web-admin.js";
+
+/** The package version for the sidebar footer, read from package.json (src/ under vitest, dist/src/ when built). */
+function packageVersion(): string {
+  const require = createRequire(import.meta.url);
+  for (const candidate of ["../../package.json", "../../../package.json"]) {
+    try {
+      return (require(candidate) as { version: string }).version;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
+    }
+  }
+  return "0.0.0";
+}
+
+/** Registers the web admin on `app` (before it listens) and starts its session purge. */
+export async function mountWebAdmin(deps: {
+  app: FastifyInstance;
+  domain: GatewayDomain;
+  config: GatewayConfig;
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  ids: IdSource;
+  log: Logger;
+  /** The bound ports once listening (the base URL derives from the HTTP one when `webadmin.base_url` is empty). */
+  ports: { http(): number; grpc(): number };
+  isShuttingDown(): boolean;
+}): Promise<WebAdmin> {
+  const { config, domain } = deps;
+  const webAdmin = createWebAdmin({
+    db: domain.db,
+    clock: deps.clock,
+    ids: deps.ids,
+    log: deps.log,
+    agents: domain.agents,
+    identity: domain.identity.service,
+    approvals: domain.approvals,
+    questions: domain.questions,
+    conversations: domain.conversations,
+    hub: domain.hub,
+    ledger: domain.ledger,
+    subscriberQueue: config.limits.subscriberQueue,
+    pairing: domain.pairing,
+    isAuthEnabled: domain.identity.isAuthEnabled,
+    baseUrl: () => publicBaseUrl(config, deps.ports.http(), deps.env),
+    grpcPort: deps.ports.grpc,
+    version: packageVersion(),
+    maxBodyBytes: config.limits.maxBodyBytes,
+    lifecycle: { isShuttingDown: deps.isShuttingDown },
+  });
+  await deps.app.register(webAdmin.plugin);
+  webAdmin.start();
+  return webAdmin;
+}

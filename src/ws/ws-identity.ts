@@ -1,0 +1,127 @@
+// ABOUTME: Who a WS connection is (ws.md §1 identity kinds, §2.2): auth off, the upgrade's bearer header, the
+// ABOUTME: hello token, or the web admin session cookie, through the shared resolver and the address lockout.
+import { isGatewayError } from "../lib/gateway-error.js";
+import type { WsDeps } from "./ws-deps.js";
+
+/** The fixed identity of an established connection. */
+export interface WsIdentity {
+  kind: "principal" | "webadmin" | "anonymous";
+  /** The actor string: cap and limit key, audit actor. */
+  id: string;
+  displayName: string;
+  roles: readonly string[];
+  /** The principal behind the connection (revocation); undefined for web admin sessions. */
+  principalId: string | undefined;
+  /** The inbound ledger actor: NULL for web admin sessions (store.md §5). */
+  ledgerActor: string | null;
+  idempotencyScope: string;
+  /** When the JWT's `exp` (or the admin session's expiry) passes, the connection closes 4401. */
+  expiresAtMs?: number | undefined;
+  /** The web admin session id (`closeAdminSession` closes its connections). */
+  sessionKey?: string | undefined;
+}
+
+/** What the upgrade request carried (§2.1 already refused a cookie from a foreign origin). */
+export interface WsCredentials {
+  ip: string;
+  authorization: string | undefined;
+  /** The `Cookie` header, only when it holds `coven_admin_session` from the public base URL's origin. */
+  adminCookie: string | undefined;
+}
+
+export const ADMIN_SESSION_COOKIE = "coven_admin_session";
+const LOCKED_OUT_TEXT = "too many failed authentication attempts";
+
+export type HelloAuthOutcome = { kind: "ok"; identity: WsIdentity } | { kind: "refused"; message: string };
+
+/**
+ * Resolves the first credential present (§2.2). Failures answer `refused` with the http-api.md §2 text and count
+ * toward the lockout; a missing credential does not. Unexpected failures (store errors) are thrown.
+ */
+export async function authenticateHello(
+  deps: Pick<WsDeps, "resolver" | "lockout" | "adminSessions" | "log">,
+  credentials: WsCredentials,
+  helloToken: string | undefined,
+): Promise<HelloAuthOutcome> {
+  const { resolver, lockout } = deps;
+  if (!resolver.isAuthEnabled) {
+    return {
+      kind: "ok",
+      identity: {
+        kind: "anonymous",
+        id: "anonymous",
+        displayName: "anonymous",
+        roles: ["admin"],
+        principalId: "anonymous",
+        ledgerActor: "anonymous",
+        idempotencyScope: "principal:anonymous",
+      },
+    };
+  }
+  const authorization = credentials.authorization ?? (helloToken === undefined ? undefined : `Bearer ${helloToken}`);
+  const hasCookie = authorization === undefined && credentials.adminCookie !== undefined && deps.adminSessions !== undefined;
+  if (authorization === undefined && !hasCookie) return { kind: "refused", message: "authentication required" };
+  try {
+    lockout?.check(credentials.ip);
+  } catch (err) {
+    if (isGatewayError(err, "RESOURCE_EXHAUSTED")) return { kind: "refused", message: LOCKED_OUT_TEXT };
+    throw err;
+  }
+  const fail = (message: string): HelloAuthOutcome => {
+    lockout?.recordFailure(credentials.ip);
+    deps.log.debug("ws authentication failed", { address: credentials.ip, reason: message });
+    return { kind: "refused", message };
+  };
+  if (authorization === undefined) {
+    const session = await deps.adminSessions?.resolve(credentials.adminCookie as string);
+    if (session === undefined) return fail("session ended");
+    lockout?.recordSuccess(credentials.ip);
+    return {
+      kind: "ok",
+      identity: {
+        kind: "webadmin",
+        id: `webadmin:${session.adminUserId}`,
+        displayName: session.username,
+        roles: ["admin"],
+        principalId: undefined,
+        ledgerActor: null,
+        idempotencyScope: `webadmin:${session.adminUserId}`,
+        sessionKey: session.sessionId,
+        expiresAtMs: Date.parse(session.expiresAt),
+      },
+    };
+  }
+  try {
+    const principal = await resolver.resolveAuthorization(authorization, "http");
+    lockout?.recordSuccess(credentials.ip);
+    return {
+      kind: "ok",
+      identity: {
+        kind: "principal",
+        id: principal.id,
+        displayName: principal.displayName,
+        roles: principal.roles,
+        principalId: principal.id,
+        ledgerActor: principal.id,
+        idempotencyScope: `principal:${principal.id}`,
+        expiresAtMs: tokenExpiry(authorization),
+      },
+    };
+  } catch (err) {
+    if (isGatewayError(err, "UNAUTHENTICATED") || isGatewayError(err, "PERMISSION_DENIED")) return fail(err.message);
+    if (isGatewayError(err, "INTERNAL") && err.message === "unknown principal status") return fail(err.message);
+    throw err;
+  }
+}
+
+/** The `exp` of an already verified bearer JWT, in ms; undefined when it has none. */
+function tokenExpiry(authorization: string): number | undefined {
+  const payload = authorization.slice("Bearer ".length).split(".")[1];
+  if (payload === undefined) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: unknown };
+    return typeof claims.exp === "number" ? claims.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
