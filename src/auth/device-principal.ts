@@ -12,7 +12,7 @@ export interface DevicePrincipalInput {
   deviceName: string;
   /** Actor string of the `create_principal` audit row (the web admin user who authorised the device). */
   actor: string;
-  /** Extra keys of that row's detail, e.g. `{ link_code_id }`. */
+  /** Keys leading that row's detail, e.g. `{ username, link_code_id }`. */
   detail: Record<string, unknown>;
   /** Normalised ISO timestamp. */
   now: string;
@@ -47,7 +47,7 @@ export async function ensureDevicePrincipal(
     action: "create_principal",
     targetType: "principal",
     targetId: created.id,
-    detail: { type: "client", display_name: input.deviceName, roles: ["member"], ...input.detail },
+    detail: { ...input.detail, type: "client", display_name: input.deviceName, roles: ["member"] },
     now: input.now,
   });
   return { principalId: created.id, isNewPrincipal: true };

@@ -66,11 +66,12 @@ export interface LinkService {
    * Approves a pending, unexpired code by row id or code, as the web admin user of `actor` (`webadmin:<id>`):
    * reuses the principal holding the fingerprint or creates `{uuid, client, device_name, approved}` with role
    * `member`, mints a 30-day token, stores it on the row; audits `create_principal` (if created), `create_token`,
-   * `approve_link`, all in one transaction. Throws GatewayError NOT_FOUND `Code not found`, FAILED_PRECONDITION
+   * `approve_link`, all in one transaction; `options.username` (the web admin user's name, web-admin.md §7) leads
+   * each row's detail. Throws GatewayError NOT_FOUND `Code not found`, FAILED_PRECONDITION
    * `Code already processed` / `Server not configured for link approval` (no JWT secret; nothing is created),
    * INVALID_ARGUMENT for an actor that is not a web admin user, INTERNAL `Failed to approve`.
    */
-  approve(actor: string, codeOrId: string): Promise<LinkApprovalResult>;
+  approve(actor: string, codeOrId: string, options?: { username?: string }): Promise<LinkApprovalResult>;
   /** Scrubs every token past its pickup window; returns how many. Throws INTERNAL `Internal error`. */
   scrubExpiredTokens(): Promise<number>;
 }
@@ -170,7 +171,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       return { status: "approved" };
     },
 
-    async approve(actor, codeOrId) {
+    async approve(actor, codeOrId, options = {}) {
       if (!actor.startsWith(WEB_ADMIN_ACTOR_PREFIX) || actor.length === WEB_ADMIN_ACTOR_PREFIX.length) {
         throw new GatewayError("INVALID_ARGUMENT", "link approval needs a web admin actor (webadmin:<id>)");
       }
@@ -189,6 +190,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       }
       if (jwt === undefined) throw new GatewayError("FAILED_PRECONDITION", LINK_TEXT.notConfigured);
       const pending = link;
+      const who = options.username === undefined ? {} : { username: options.username };
       try {
         return await inTransaction(db, async (trx) => {
           const audit = createAuditRepository(trx);
@@ -196,7 +198,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
             fingerprint: pending.fingerprint,
             deviceName: pending.deviceName,
             actor,
-            detail: { link_code_id: pending.id },
+            detail: { ...who, link_code_id: pending.id },
             now: stamp,
             ids,
           });
@@ -206,7 +208,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
             action: "create_token",
             targetType: "principal",
             targetId: principalId,
-            detail: { ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS, expires_at: isoTimestamp(minted.expiresAt) },
+            detail: { ...who, ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS, expires_at: isoTimestamp(minted.expiresAt) },
             now: stamp,
           });
           const approved = await createLinkCodeRepository(trx).approve(pending.code, {
@@ -221,7 +223,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
             action: "approve_link",
             targetType: "link_code",
             targetId: pending.id,
-            detail: { code: pending.code, device_name: pending.deviceName, principal_id: principalId },
+            detail: { ...who, code: pending.code, device_name: pending.deviceName, principal_id: principalId },
             now: stamp,
           });
           return { link: approved, principalId, isNewPrincipal };

@@ -101,7 +101,15 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     const { agents, identity, packs } = domain;
     grpc = buildGatewayGrpc({ domain, config, clock, ids, log, auth: overrides.rpcAuth });
     http = buildGatewayHttp({ domain, config, clock, ids, log, auth: overrides.httpAuth, isShuttingDown: () => shuttingDown });
-    mcp = await mountMcp({ app: http, packs, agents, resolver: identity.resolver, isAuthEnabled: identity.isAuthEnabled, log });
+    mcp = await mountMcp({
+      app: http,
+      packs,
+      agents,
+      resolver: identity.resolver,
+      isAuthEnabled: identity.isAuthEnabled,
+      isShuttingDown: () => shuttingDown,
+      log,
+    });
     const ports = { http: () => boundHttpPort, grpc: () => boundGrpcPort };
     webAdmin = await mountWebAdmin({ app: http, domain, config, env, clock, ids, log, ports, isShuttingDown: () => shuttingDown });
     const adminSessions = webAdmin.sessions;

@@ -19,6 +19,8 @@ export async function mountMcp(deps: {
   agents: AgentManager;
   resolver: PrincipalResolver;
   isAuthEnabled: boolean;
+  /** True once stop began: MCP answers 503 like the rest of the API. */
+  isShuttingDown: () => boolean;
   log: Logger;
 }): Promise<GatewayMcp> {
   const { resolver } = deps;
@@ -27,6 +29,7 @@ export async function mountMcp(deps: {
     router: deps.packs.router,
     log: deps.log,
     isAuthEnabled: deps.isAuthEnabled,
+    isShuttingDown: deps.isShuttingDown,
     resolveMcpToken: (token) => deps.agents.resolveMcpToken(token),
     async verifyBearer(token): Promise<McpIdentity | McpRefusal> {
       try {

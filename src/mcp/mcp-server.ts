@@ -23,6 +23,8 @@ export interface McpIdentity {
   capabilities: CapabilitySet;
   /** The MCP token the identity rests on, re-checked on every later request; undefined otherwise. */
   mcpToken?: string;
+  /** The bearer JWT the identity rests on, re-verified on every later request (expiry, revocation); undefined otherwise. */
+  bearerJwt?: string;
 }
 
 /** A refusal before the transport: HTTP status and JSON-RPC message. */
@@ -39,6 +41,8 @@ export interface McpServerOptions {
   resolveMcpToken(token: string): McpTokenGrant | undefined;
   /** Checks a bearer value that is not an MCP token (a JWT). Absent: such bearers are invalid tokens. */
   verifyBearer?(token: string): Promise<McpIdentity | McpRefusal>;
+  /** True once the gateway is stopping: every request is answered 503 before any other check. */
+  isShuttingDown?: () => boolean;
   now?: () => number;
   idleTtlMs?: number;
   maxSessions?: number;
@@ -133,8 +137,18 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
     const grant = options.resolveMcpToken(credential.value);
     if (grant) return { agentId: grant.agentId, capabilities: grant.capabilities, mcpToken: credential.value };
     if (credential.isBearer && !options.isAuthEnabled) return { agentId: "anonymous", capabilities: "*" };
-    if (credential.isBearer && options.verifyBearer) return options.verifyBearer(credential.value);
+    if (credential.isBearer && options.verifyBearer) {
+      const verified = await options.verifyBearer(credential.value);
+      return "status" in verified ? verified : { ...verified, bearerJwt: credential.value };
+    }
     return { status: 401, message: "invalid or expired token" };
+  }
+
+  /** Whether a session's credential still holds: its agent is connected, or its JWT is unexpired and its principal live. */
+  async function isCredentialLive(identity: McpIdentity): Promise<boolean> {
+    if (identity.mcpToken !== undefined) return options.resolveMcpToken(identity.mcpToken) !== undefined;
+    if (identity.bearerJwt !== undefined && options.verifyBearer) return !("status" in (await options.verifyBearer(identity.bearerJwt)));
+    return true;
   }
 
   function buildServer(identity: McpIdentity): Server {
@@ -201,7 +215,7 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
       return reply;
     }
     session = sessions.get(sessionId);
-    if (session && session.identity.mcpToken !== undefined && !options.resolveMcpToken(session.identity.mcpToken)) {
+    if (session && !(await isCredentialLive(session.identity))) {
       await endSession(sessionId);
       session = undefined;
     }
@@ -231,6 +245,11 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
       return reply.code(500).send(rpcError(-32603, "internal error"));
     });
     mcp.addHook("onRequest", async (request, reply) => {
+      if (options.isShuttingDown?.()) return reply.code(503).send(rpcError(-32000, "gateway shutting down"));
+      // A later request carries its session id as the capability; the session's own credential is re-checked
+      // there, so an expired or revoked one answers 404 (not 401) and the client re-initializes (§6.4).
+      const sessionHeader = request.headers["mcp-session-id"];
+      if (typeof sessionHeader === "string" && sessionHeader !== "") return undefined;
       const result = await authenticate(request);
       if ("status" in result) {
         return reply.code(result.status).header("www-authenticate", 'Bearer realm="mcp"').send(rpcError(-32600, result.message));

@@ -156,6 +156,15 @@ describe("approve", () => {
     );
   });
 
+  it("puts the web admin user's name first in the detail of every audit row it writes (web-admin.md §7)", async () => {
+    const { code } = await links.request({ fingerprint: FINGERPRINT, deviceName: "tablet" });
+    const { principalId } = await links.approve(`webadmin:${adminId}`, code, { username: "alice" });
+    const audit = await createAuditRepository(temp.store.db).list({ limit: 10 });
+    const details = Object.fromEntries(audit.map((entry) => [entry.action, JSON.parse(entry.detailJson ?? "{}") as Record<string, unknown>]));
+    for (const action of ["create_principal", "create_token", "approve_link"]) expect(Object.keys(details[action]!)[0]).toBe("username");
+    expect(details.approve_link).toEqual({ username: "alice", code, device_name: "tablet", principal_id: principalId });
+  });
+
   it("reuses the principal that already holds the fingerprint (by code as well as by id)", async () => {
     const existing = await createPrincipalRepository(temp.store.db).insert({
       id: "5d1c1a0e-6a43-4c8f-9a44-0c6e3b0e4a11",
