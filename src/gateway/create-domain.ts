@@ -38,6 +38,8 @@ export interface DomainOptions {
   httpPort?: () => number;
   /** The bound gRPC port once listening (the QR pairing deep link); 0 before. */
   grpcPort?: () => number;
+  /** The Welcome's `server_id`; `coven-gateway-<random>` by default. */
+  serverId?: string;
 }
 
 /** Where the edges plug into the domain's shutdown order; each runs even when an earlier step failed. */
@@ -97,7 +99,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const packs = createPacks({ log });
   const hub = new EventHub({ log });
   const agents = new AgentManager({
-    serverId: newServerId(),
+    serverId: options.serverId ?? newServerId(),
     mcpEndpoint: () => mcpEndpoint(config, httpPort(), env),
     heartbeatTimeoutMs: config.agents.heartbeatTimeoutMs,
     limits: config.limits,

@@ -6,7 +6,7 @@ import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
 import { adminBindingHandlers } from "../rpc/admin-binding-handlers.js";
 import { createAdminService } from "../rpc/admin-service.js";
-import { createClientConversationHandlers } from "../rpc/client-conversation-handlers.js";
+import { createClientConversationHandlers, type ClientConversationHandlers } from "../rpc/client-conversation-handlers.js";
 import { createClientService } from "../rpc/client-service.js";
 import { createCovenControlService } from "../rpc/coven-control-service.js";
 import { createGatewayV1Service } from "../rpc/gateway-v1-service.js";
@@ -17,6 +17,8 @@ import { principalRemovedEnd, type GatewayDomain } from "./create-domain.js";
 
 export interface GatewayGrpc {
   readonly server: GrpcServerHandle;
+  /** The live StreamEvents calls (counted, ended per principal). */
+  readonly streams: ClientConversationHandlers;
   /** Ends every live StreamEvents call with UNAVAILABLE `gateway shutting down` and refuses new ones. */
   endStreams(): void;
 }
@@ -29,6 +31,8 @@ export function buildGatewayGrpc(options: {
   ids: IdSource;
   log: Logger;
   auth?: RpcAuthenticator;
+  /** How long a quiet StreamEvents call lives (event-stream.ts IDLE_TIMEOUT_MS by default). */
+  streamIdleTimeoutMs?: number;
 }): GatewayGrpc {
   const { domain, config, clock, ids, log } = options;
   const { agents, conversations, identity } = domain;
@@ -41,7 +45,7 @@ export function buildGatewayGrpc(options: {
     approvals: domain.approvals,
     questions: domain.questions,
     log,
-    stream: { maxQueue: config.limits.subscriberQueue },
+    stream: { maxQueue: config.limits.subscriberQueue, idleTimeoutMs: options.streamIdleTimeoutMs },
   });
   identity.service.onPrincipalRemoved(({ principalId, reason }) => {
     conversationRpc.closePrincipal(principalId, principalRemovedEnd(reason));
@@ -61,6 +65,7 @@ export function buildGatewayGrpc(options: {
   });
   return {
     server,
+    streams: conversationRpc,
     endStreams() {
       conversationRpc.shutdown();
     },

@@ -2,13 +2,17 @@
 // ABOUTME: Ends a removed principal's send streams; the composition root listens and closes it.
 import type { FastifyInstance } from "fastify";
 import type { GatewayConfig } from "../config/types.js";
+import { createAddressRateLimiter } from "../http/address-rate-limiter.js";
+import { createBindingLookup } from "../conversation/binding-lookup.js";
 import { buildHttpApp } from "../http/http-app.js";
 import { anonymousHttpAuthenticator, type HttpAuthenticator } from "../http/http-auth.js";
 import { createJwtHttpAuthenticator } from "../http/jwt-http-authenticator.js";
 import { PrincipalStreams } from "../http/principal-streams.js";
+import { SseRegistry } from "../http/sse-channel.js";
 import type { Clock } from "../lib/clock.js";
 import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
+import { createBindingRepository } from "../store/binding-repository.js";
 import type { GatewayDomain } from "./create-domain.js";
 
 /** The HTTP app (not listening) over `domain`; `auth` replaces the JWT (or, auth off, anonymous) authenticator. */
@@ -35,6 +39,7 @@ export function buildGatewayHttp(options: {
     ids: options.ids,
     db: domain.db,
     threads: domain.threads,
+    bindings: createBindingLookup({ agents: domain.agents, bindings: createBindingRepository(domain.db) }),
     idempotency: domain.idempotency,
     approvals: domain.approvals,
     questions: domain.questions,
@@ -47,6 +52,8 @@ export function buildGatewayHttp(options: {
         : anonymousHttpAuthenticator),
     principalStreams,
     links: domain.links,
+    linkRateLimiter: createAddressRateLimiter({ clock: options.clock }),
+    sseRegistry: new SseRegistry(),
     pairing: domain.pairing,
     lockout: identity.isAuthEnabled ? identity.lockout : undefined,
     lifecycle: { isShuttingDown: options.isShuttingDown },

@@ -84,16 +84,3 @@ export async function prepareIdentity(options: { identity: GatewayIdentity; db: 
   const { identity, db, clock, log } = options;
   await prepareIdentityStore({ db, isAuthEnabled: identity.isAuthEnabled, clock, log });
 }
-
-/** `prepareIdentity` then `createIdentity`, for callers that hold no domain. */
-export async function startIdentity(options: {
-  config: GatewayConfig;
-  db: StoreExecutor;
-  clock: Clock;
-  ids: IdSource;
-  log: Logger;
-}): Promise<GatewayIdentity> {
-  const identity = createIdentity(options);
-  await prepareIdentity({ identity, db: options.db, clock: options.clock, log: options.log });
-  return identity;
-}

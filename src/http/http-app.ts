@@ -9,33 +9,31 @@ import type { ApprovalService } from "../conversation/approval-service.js";
 import type { ConversationService } from "../conversation/conversation-service.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
 import type { Clock } from "../lib/clock.js";
-import { randomIds, type IdSource } from "../lib/ids.js";
+import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
-import { createBindingRepository } from "../store/binding-repository.js";
 import type { LedgerRepository } from "../store/ledger-repository.js";
-import { createThreadRepository, type ThreadRepository } from "../store/thread-repository.js";
+import type { ThreadRepository } from "../store/thread-repository.js";
 import type { StoreExecutor } from "../store/transaction.js";
 import type { UsageRepository } from "../store/usage-repository.js";
 import { agentRoutes } from "./agent-routes.js";
 import { approvalRoutes } from "./approval-routes.js";
-import { createBindingLookup } from "../conversation/binding-lookup.js";
 import { bindingRoutes } from "./binding-routes.js";
 import { cancelRoutes } from "./cancel-routes.js";
 import { healthRoutes, healthStreamRoutes } from "./health-routes.js";
-import { createAddressRateLimiter, type AddressRateLimiter } from "./address-rate-limiter.js";
+import type { AddressRateLimiter } from "./address-rate-limiter.js";
 import { addAuthHook, decoratePrincipal, type HttpAuthenticator } from "./http-auth.js";
 import { createErrorHandler } from "./http-errors.js";
 import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./http-reply.js";
 import { createHistoryHandler } from "./history-routes.js";
 import { linkRoutes } from "./link-routes.js";
 import { pairRoutes } from "./pair-routes.js";
-import { PrincipalStreams } from "./principal-streams.js";
+import type { PrincipalStreams } from "./principal-streams.js";
 import type { IdempotencyLookup } from "./idempotency.js";
 import { registerRawBodyParser } from "./request-body.js";
 import { questionRoutes } from "./question-routes.js";
 import { createLeaderSendHandler, sendRoutes } from "./send-routes.js";
-import { noBindings, type BindingLookup } from "../conversation/send-target.js";
-import { SseRegistry } from "./sse-channel.js";
+import type { BindingLookup } from "../conversation/send-target.js";
+import type { SseRegistry } from "./sse-channel.js";
 import { statsRoutes } from "./stats-routes.js";
 import { threadRoutes } from "./thread-routes.js";
 
@@ -44,75 +42,63 @@ export interface HttpDeps {
   conversations: ConversationService;
   ledger: LedgerRepository;
   usage: UsageRepository;
+  /** Threads for `/api/threads/*`. */
+  threads: ThreadRepository;
+  /** The database: each `/api/bindings` change runs in one transaction with its audit rows. */
+  db: StoreExecutor;
+  /** Channel bindings for `/api/send` with frontend+channel_id (createBindingLookup over the bindings table). */
+  bindings: BindingLookup;
+  /**
+   * Early idempotency lookup (the store's IdempotencyRepository) so duplicates and reused keys are answered before
+   * target resolution, as the spec orders the checks; `ConversationService.send` still decides when it misses.
+   */
+  idempotency: IdempotencyLookup;
+  /** Tool approvals: `/api/tools/approve` and `/api/tools/pending`. */
+  approvals: Pick<ApprovalService, "answer" | "listPending">;
+  /**
+   * The `ask_user` question router: `/api/questions/answer` and `/api/questions/pending`, and every send stream is
+   * a recipient of its agent's questions (SSE `user_question`) while its request is in flight.
+   */
+  questions: Pick<QuestionRouter, "answer" | "listPending" | "addRecipient">;
+  /** Device linking: the public `/api/link/request` and `/api/link/status/{code}`. */
+  links: Pick<LinkService, "request" | "status">;
+  /** The per-address limit of the link routes (60 requests a minute in the gateway). */
+  linkRateLimiter: AddressRateLimiter;
+  /**
+   * The brute-force lockout the link routes report unknown-code polls to; undefined with auth off. The JWT routes
+   * use the one inside `auth`.
+   */
+  lockout: Pick<Lockout, "check" | "recordFailure" | "retryAfterSeconds"> | undefined;
+  /** QR pairing: the public `POST /api/link/pair` (docs/pairing.md). */
+  pairing: Pick<PairingService, "enroll">;
+  /** Send streams by caller principal; the wiring calls `closePrincipal` when a principal is revoked or deleted. */
+  principalStreams: PrincipalStreams;
+  /** The registry of open SSE streams (ended with a final frame on close). */
+  sseRegistry: SseRegistry;
   log: Logger;
   clock: Clock;
+  /** Fresh ids (leader thread external ids). */
+  ids: IdSource;
   limits: { maxBodyBytes: number; sseHeartbeatIntervalMs: number; sseWriteStallTimeoutMs: number };
   auth: HttpAuthenticator;
   lifecycle: { isShuttingDown(): boolean };
-  /** Fresh ids (leader thread external ids); defaults to random UUIDs. */
-  ids?: IdSource;
-  /**
-   * Early idempotency lookup (the store's IdempotencyRepository) so duplicates and reused keys are answered before
-   * target resolution, as the spec orders the checks. Without it, `ConversationService.send` still decides, but
-   * only after the target was resolved.
-   */
-  idempotency?: IdempotencyLookup;
-  /**
-   * The database. Enables `/api/bindings` (each change in one transaction with its audit rows), the default
-   * binding lookup of `/api/send`, and the default thread repository of `/api/threads/*`.
-   */
-  db?: StoreExecutor;
-  /** Threads for `/api/threads/*`; defaults to one over `db`. Without either, those paths are unknown (404). */
-  threads?: ThreadRepository;
-  /**
-   * Channel bindings for `/api/send` with frontend+channel_id; defaults to the bindings table of `db`
-   * (createBindingLookup), or to "every channel is unbound" without `db`.
-   */
-  bindings?: BindingLookup;
-  /** The registry of open SSE streams (ended with a final frame on close); a fresh one by default. */
-  sseRegistry?: SseRegistry;
   /** Take the client address from X-Forwarded-For (`server.trust_proxy`); the auth hook sees it as `ip`. */
-  trustProxy?: boolean;
-  /** Tool approvals: enables `/api/tools/approve` and `/api/tools/pending`. */
-  approvals?: Pick<ApprovalService, "answer" | "listPending">;
-  /**
-   * The `ask_user` question router: enables `/api/questions/answer` and `/api/questions/pending`, and makes every
-   * send stream a recipient of its agent's questions (SSE `user_question`) while its request is in flight.
-   */
-  questions?: Pick<QuestionRouter, "answer" | "listPending" | "addRecipient">;
-  /**
-   * Send streams by caller principal; the composition root calls `closePrincipal` when a principal is revoked or
-   * deleted. A fresh one by default.
-   */
-  principalStreams?: PrincipalStreams;
-  /** Device linking: enables the public `/api/link/request` and `/api/link/status/{code}`. */
-  links?: Pick<LinkService, "request" | "status">;
-  /** The per-address limit of the link routes; 60 requests a minute by default. */
-  linkRateLimiter?: AddressRateLimiter;
-  /**
-   * The brute-force lockout the link routes report unknown-code polls to (auth on). The JWT routes use the one
-   * inside `auth`.
-   */
-  lockout?: Pick<Lockout, "check" | "recordFailure" | "retryAfterSeconds">;
-  /** QR pairing: enables the public `POST /api/link/pair` (docs/pairing.md). */
-  pairing?: Pick<PairingService, "enroll">;
+  trustProxy: boolean;
 }
 
 /**
- * Builds the HTTP API app without listening. Public routes: `/health`, `/health/ready`, `/api/health/stream`.
- * JWT routes (behind `deps.auth`): `/api/agents`, `/api/agents/{id}/history`, `/api/agents/{id}/send`,
- * `/api/send`, `/api/stats/usage`, `/api/requests/{id}/cancel`, plus `/api/threads/{id}/messages|usage` (with
- * `threads` or `db`), `/api/bindings` (with `db`), `/api/tools/approve|pending` (with `approvals`) and
- * `/api/questions/answer|pending` (with `questions`). Public with `links`: `/api/link/request`,
- * `/api/link/status/{code}`; with `pairing`: `/api/link/pair`. On close, every open SSE stream gets its final
- * frame and ends.
+ * Builds the HTTP API app without listening. Public routes: `/health`, `/health/ready`, `/api/health/stream`,
+ * `/api/link/request`, `/api/link/status/{code}`, `/api/link/pair`. JWT routes (behind `deps.auth`): `/api/agents`,
+ * `/api/agents/{id}/history`, `/api/agents/{id}/send`, `/api/send`, `/api/stats/usage`,
+ * `/api/requests/{id}/cancel`, `/api/threads/{id}/messages|usage`, `/api/bindings`, `/api/tools/approve|pending`,
+ * `/api/questions/answer|pending`. On close, every open SSE stream gets its final frame and ends.
  */
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     logger: false,
     exposeHeadRoutes: false,
     return503OnClosing: false,
-    trustProxy: deps.trustProxy ?? false,
+    trustProxy: deps.trustProxy,
     bodyLimit: deps.limits.maxBodyBytes,
     // fastify rejects a path parameter over 100 characters before any hook runs; ids of any length must reach
     // the auth hook and the route (`request not found`, `Code not found`) instead. Set under routerOptions: the
@@ -136,12 +122,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       sendError(reply, 400, "invalid path");
     },
   });
-  const registry = deps.sseRegistry ?? new SseRegistry();
-  const ids = deps.ids ?? randomIds;
-  const threads = deps.threads ?? (deps.db === undefined ? undefined : createThreadRepository(deps.db));
-  const bindings =
-    deps.bindings ??
-    (deps.db === undefined ? noBindings : createBindingLookup({ agents: deps.agents, bindings: createBindingRepository(deps.db) }));
+  const registry = deps.sseRegistry;
+  const ids = deps.ids;
 
   decoratePrincipal(app);
   registerRawBodyParser(app, deps.limits.maxBodyBytes);
@@ -162,10 +144,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     log: deps.log,
     limits: deps.limits,
     registry,
-    bindings,
+    bindings: deps.bindings,
     idempotency: deps.idempotency,
     questions: deps.questions,
-    principalStreams: deps.principalStreams ?? new PrincipalStreams(),
+    principalStreams: deps.principalStreams,
   };
 
   void app.register(async (routes) => {
@@ -177,17 +159,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
         return undefined;
       });
       await api.register(healthStreamRoutes({ limits: deps.limits, registry }));
-      if (deps.links !== undefined) {
-        await api.register(
-          linkRoutes({
-            links: deps.links,
-            rateLimiter: deps.linkRateLimiter ?? createAddressRateLimiter({ clock: deps.clock }),
-            lockout: deps.lockout,
-            log: deps.log,
-          }),
-        );
-      }
-      if (deps.pairing !== undefined) await api.register(pairRoutes({ pairing: deps.pairing }));
+      await api.register(linkRoutes({ links: deps.links, rateLimiter: deps.linkRateLimiter, lockout: deps.lockout, log: deps.log }));
+      await api.register(pairRoutes({ pairing: deps.pairing }));
       await api.register(async (jwt) => {
         addAuthHook(jwt, deps.auth);
         await jwt.register(
@@ -200,12 +173,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
         await jwt.register(sendRoutes(sendDeps));
         await jwt.register(statsRoutes({ usage: deps.usage }));
         await jwt.register(cancelRoutes({ conversations: deps.conversations }));
-        if (threads !== undefined) await jwt.register(threadRoutes({ threads, ledger: deps.ledger, usage: deps.usage }));
-        if (deps.db !== undefined) {
-          await jwt.register(bindingRoutes({ agents: deps.agents, db: deps.db, clock: deps.clock, ids }));
-        }
-        if (deps.approvals !== undefined) await jwt.register(approvalRoutes({ approvals: deps.approvals }));
-        if (deps.questions !== undefined) await jwt.register(questionRoutes({ questions: deps.questions }));
+        await jwt.register(threadRoutes({ threads: deps.threads, ledger: deps.ledger, usage: deps.usage }));
+        await jwt.register(bindingRoutes({ agents: deps.agents, db: deps.db, clock: deps.clock, ids }));
+        await jwt.register(approvalRoutes({ approvals: deps.approvals }));
+        await jwt.register(questionRoutes({ questions: deps.questions }));
       });
     });
   });

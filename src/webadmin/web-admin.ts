@@ -5,6 +5,10 @@ import type { AgentManager } from "../agent/agent-manager.js";
 import type { IdentityService } from "../auth/identity-service.js";
 import type { PairingService } from "../auth/pairing-service.js";
 import type { ApprovalService } from "../conversation/approval-service.js";
+import type { ConversationService } from "../conversation/conversation-service.js";
+import type { EventHub } from "../conversation/event-hub.js";
+import type { QuestionRouter } from "../conversation/question-router.js";
+import type { LedgerRepository } from "../store/ledger-repository.js";
 import type { Clock } from "../lib/clock.js";
 import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
@@ -12,6 +16,7 @@ import type { StoreExecutor } from "../store/transaction.js";
 import { createAdminGuard, type AdminGuard } from "./admin-guard.js";
 import { createAdminSessions, type AdminSessions } from "./admin-sessions.js";
 import { authRoutes } from "./auth-routes.js";
+import { chatRoutes } from "./chat-routes.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
 import { registerWebBodyParser } from "./form-body.js";
 import { pairTokenRoutes } from "./pair-token-routes.js";
@@ -31,7 +36,13 @@ export interface WebAdminDeps {
   log: Logger;
   agents: AgentManager;
   identity: IdentityService;
-  approvals: Pick<ApprovalService, "listPending">;
+  approvals: ApprovalService;
+  questions: QuestionRouter;
+  conversations: ConversationService;
+  hub: EventHub;
+  ledger: LedgerRepository;
+  /** The hub queue bound of one chat stream. */
+  subscriberQueue: number;
   /** QR device pairing: `POST /api/admin/link/pair-token` mints through it. */
   pairing: Pick<PairingService, "mint">;
   isAuthEnabled: boolean;
@@ -85,6 +96,20 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
       await web.register(staticRoutes(assets));
       await web.register(authRoutes({ ctx, identity: deps.identity, isAuthEnabled: deps.isAuthEnabled, grpcPort: deps.grpcPort }));
       await web.register(dashboardRoutes({ ctx, agents: deps.agents }));
+      await web.register(
+        chatRoutes({
+          ctx,
+          hub: deps.hub,
+          agents: deps.agents,
+          conversations: deps.conversations,
+          ledger: deps.ledger,
+          approvals: deps.approvals,
+          questions: deps.questions,
+          clock: deps.clock,
+          log: deps.log,
+          maxQueue: deps.subscriberQueue,
+        }),
+      );
       await web.register(pairTokenRoutes({ pairing: deps.pairing, guard }));
     });
   }

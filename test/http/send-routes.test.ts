@@ -139,8 +139,8 @@ describe("idempotent sends", () => {
     expect(res.body).toBe('{"error":"idempotency key reused with different content"}\n');
   });
 
-  it("still answers duplicates and 422 through the service when no early lookup is wired", async () => {
-    h = await createHttpHarness({ deps: { idempotency: null } });
+  it("still answers duplicates and 422 through the service when the early lookup misses", async () => {
+    h = await createHttpHarness({ deps: { idempotency: { find: async () => undefined } } });
     const agent = await h.connectAgent({ agentId: "a1" });
     const url = await h.listen();
     const first = await openSse(url, "/api/agents/a1/send", { body: { message: "go" }, headers: { "idempotency-key": "k" } });

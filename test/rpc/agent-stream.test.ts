@@ -2,7 +2,7 @@
 // ABOUTME: Covers headers-first, Welcome fields, registration failures, duplicates, heartbeats and disconnects.
 import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { AgentManager } from "../../src/agent/agent-manager.js";
+import type { AgentManager } from "../../src/agent/agent-manager.js";
 import type { AgentEvent } from "../../src/agent/agent-events.js";
 import { createCovenControlService } from "../../src/rpc/coven-control-service.js";
 import { createGrpcServer, type GrpcServerHandle } from "../../src/rpc/grpc-server.js";
@@ -10,26 +10,35 @@ import { anonymousAuthenticator, type RpcAuthenticator } from "../../src/rpc/rpc
 import { GatewayError } from "../../src/lib/gateway-error.js";
 import { silentLogger } from "../../src/lib/logger.js";
 import { covenControlClient, ThirdPartyAgentStream } from "../support/proto-client.js";
+import { startTestDomain } from "../support/test-domain.js";
 
 interface Harness {
   agents: AgentManager;
   server: GrpcServerHandle;
   addr: string;
   client: ReturnType<typeof covenControlClient>;
+  stop(): Promise<void>;
 }
 
 const open: Harness[] = [];
 
+/** The gateway's domain on a temp database, with only the CovenControl service of the gRPC edge on loopback. */
 async function startServer(
   options: { heartbeatTimeoutMs?: number; auth?: RpcAuthenticator; queueHigh?: number; maxMessageBytes?: number } = {},
 ): Promise<Harness> {
-  const agents = new AgentManager({
+  const { domain, stop } = await startTestDomain({
     serverId: "coven-gateway-4242",
-    mcpEndpoint: () => "http://localhost:8080/mcp",
+    env: { COVEN_MCP_ENDPOINT: "http://localhost:8080/mcp" },
     heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 90_000,
-    limits: { requestQueueHigh: options.queueHigh ?? 256, requestQueueLow: 2, cancelGraceMs: 10_000, injectionTimeoutMs: 30_000 },
-    log: silentLogger,
+    limits: {
+      requestQueueHigh: options.queueHigh ?? 256,
+      requestQueueLow: 2,
+      cancelGraceMs: 10_000,
+      injectionTimeoutMs: 30_000,
+      shutdownTimeoutMs: 0,
+    },
   });
+  const { agents } = domain;
   const server = createGrpcServer({
     log: silentLogger,
     maxMessageBytes: 4 * 1024 * 1024,
@@ -42,19 +51,34 @@ async function startServer(
       }),
     ],
   });
-  const { port } = await server.listen("127.0.0.1:0");
+  let port: number;
+  try {
+    ({ port } = await server.listen("127.0.0.1:0"));
+  } catch (err) {
+    await stop({ closeEdges: () => server.stop(0) });
+    throw err;
+  }
   const addr = `127.0.0.1:${port}`;
-  const harness = { agents, server, addr, client: covenControlClient(addr) };
+  const client = covenControlClient(addr);
+  const harness: Harness = {
+    agents,
+    server,
+    addr,
+    client,
+    stop: () =>
+      stop({
+        async closeEdges() {
+          client.close();
+          await server.stop(500);
+        },
+      }),
+  };
   open.push(harness);
   return harness;
 }
 
 afterEach(async () => {
-  for (const h of open.splice(0)) {
-    await h.agents.shutdown(0);
-    h.client.close();
-    await h.server.stop(500);
-  }
+  for (const h of open.splice(0)) await h.stop();
 });
 
 async function collect(events: AsyncIterable<AgentEvent>): Promise<AgentEvent[]> {

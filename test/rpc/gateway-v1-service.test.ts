@@ -1,28 +1,20 @@
 // ABOUTME: coven.gateway.v1.GatewayService over real gRPC on loopback, called by an independent proto-loader client
 // ABOUTME: against agents connected through CovenControl.AgentStream: Inject outcomes, CancelRequest, agent states, auth.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AgentEvent } from "../../src/agent/agent-events.js";
-import { AgentManager } from "../../src/agent/agent-manager.js";
-import { ConversationService } from "../../src/conversation/conversation-service.js";
-import { EventHub } from "../../src/conversation/event-hub.js";
-import { systemClock } from "../../src/lib/clock.js";
+import type { AgentManager } from "../../src/agent/agent-manager.js";
+import type { ConversationService } from "../../src/conversation/conversation-service.js";
 import { GatewayError } from "../../src/lib/gateway-error.js";
-import { randomIds } from "../../src/lib/ids.js";
 import { silentLogger } from "../../src/lib/logger.js";
 import { createCovenControlService } from "../../src/rpc/coven-control-service.js";
 import { createGatewayV1Service } from "../../src/rpc/gateway-v1-service.js";
 import { createGrpcServer, type GrpcServerHandle } from "../../src/rpc/grpc-server.js";
 import { anonymousAuthenticator, type RpcAuthenticator, type RpcCallContext } from "../../src/rpc/rpc-auth.js";
-import { openDatabase, type StoreDatabase } from "../../src/store/database.js";
-import { createLedgerRepository } from "../../src/store/ledger-repository.js";
-import { createUsageRepository } from "../../src/store/usage-repository.js";
 import { covenControlClient, ThirdPartyAgentStream } from "../support/proto-client.js";
+import { startTestDomain } from "../support/test-domain.js";
 
 const PROTO_DIR = fileURLToPath(new URL("../../proto/", import.meta.url));
 
@@ -61,49 +53,26 @@ interface Harness {
   server: GrpcServerHandle;
   gateway: Client;
   control: Client;
-  store: StoreDatabase;
-  dir: string;
   agentStreams: ThirdPartyAgentStream[];
+  stop(): Promise<void>;
 }
 
 const open: Harness[] = [];
 
 afterEach(async () => {
-  for (const h of open.splice(0)) {
-    try {
-      await h.agents.shutdown(0);
-      await h.conversations.drain();
-      for (const stream of h.agentStreams) stream.cancel();
-      h.gateway.close();
-      h.control.close();
-      await h.server.stop(500);
-    } finally {
-      await h.store.close();
-      rmSync(h.dir, { recursive: true, force: true });
-    }
-  }
+  for (const h of open.splice(0)) await h.stop();
 });
 
+/**
+ * The gateway's domain on a temp database, with CovenControl (anonymous agents) and GatewayService (behind `auth`)
+ * of the gRPC edge on loopback.
+ */
 async function start(options: { auth?: RpcAuthenticator; injectionTimeoutMs?: number } = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), "coven-v1-"));
-  const store = await openDatabase({ path: join(dir, "gateway.db"), log: silentLogger });
-  const agents = new AgentManager({
-    serverId: "coven-gateway-test",
-    mcpEndpoint: () => "http://127.0.0.1:0/mcp",
+  const { domain, stop } = await startTestDomain({
     heartbeatTimeoutMs: 90_000,
-    limits: { requestQueueHigh: 256, requestQueueLow: 64, cancelGraceMs: 10_000, injectionTimeoutMs: options.injectionTimeoutMs ?? 10_000 },
-    log: silentLogger,
+    limits: { cancelGraceMs: 10_000, injectionTimeoutMs: options.injectionTimeoutMs ?? 10_000, shutdownTimeoutMs: 0 },
   });
-  const conversations = new ConversationService({
-    db: store.db,
-    ledger: createLedgerRepository(store.db, systemClock, randomIds),
-    usage: createUsageRepository(store.db),
-    agents,
-    hub: new EventHub(),
-    clock: systemClock,
-    ids: randomIds,
-    log: silentLogger,
-  });
+  const { agents, conversations } = domain;
   const auth = options.auth ?? anonymousAuthenticator;
   const server = createGrpcServer({
     log: silentLogger,
@@ -113,17 +82,33 @@ async function start(options: { auth?: RpcAuthenticator; injectionTimeoutMs?: nu
       createGatewayV1Service({ agents, conversations, auth, log: silentLogger }),
     ],
   });
-  const { port } = await server.listen("127.0.0.1:0");
+  let port: number;
+  try {
+    ({ port } = await server.listen("127.0.0.1:0"));
+  } catch (err) {
+    await stop({ closeEdges: () => server.stop(0) });
+    throw err;
+  }
   const addr = `127.0.0.1:${port}`;
+  const gateway = gatewayClient(addr);
+  const control = covenControlClient(addr);
+  const agentStreams: ThirdPartyAgentStream[] = [];
   const h: Harness = {
     agents,
     conversations,
     server,
-    gateway: gatewayClient(addr),
-    control: covenControlClient(addr),
-    store,
-    dir,
-    agentStreams: [],
+    gateway,
+    control,
+    agentStreams,
+    stop: () =>
+      stop({
+        async closeEdges() {
+          for (const stream of agentStreams) stream.cancel();
+          gateway.close();
+          control.close();
+          await server.stop(500);
+        },
+      }),
   };
   open.push(h);
   return h;

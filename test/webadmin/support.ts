@@ -1,6 +1,7 @@
 // ABOUTME: Helpers for web admin tests: a gateway with its HTTP app, cookie jars, CSRF-primed requests, setup.
 // ABOUTME: Requests go through `app.inject` against the real app and SQLite through the real migrations.
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import { get as httpGet } from "node:http";
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from "../support/gateway-harness.js";
 
 export const TEST_SECRET = "webadmin-test-secret-0123456789abcdef";
@@ -100,4 +101,103 @@ export async function signedIn(gw: TestGateway): Promise<Browser> {
   const res = await setupAdmin(browser);
   if (res.statusCode !== 200) throw new Error(`setup failed: ${res.statusCode} ${res.body}`);
   return browser;
+}
+
+/** One parsed SSE frame. */
+export interface ChatFrame {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Reads a chat SSE stream over a real connection (inject would buffer until the end). */
+export class SseReader {
+  readonly frames: ChatFrame[] = [];
+  readonly comments: string[] = [];
+  status = 0;
+  headers: Record<string, unknown> = {};
+  ended = false;
+  readonly request: import("node:http").ClientRequest;
+  response: import("node:http").IncomingMessage | undefined;
+  #buffer = "";
+  #waiters: Array<() => void> = [];
+  readonly opened: Promise<void>;
+
+  constructor(port: number, path: string, cookie: string) {
+    let resolveOpened!: () => void;
+    this.opened = new Promise((resolve) => {
+      resolveOpened = resolve;
+    });
+    this.request = httpGet({ host: "127.0.0.1", port, path, headers: { cookie, host: `localhost:${port}` } }, (res) => {
+      this.response = res;
+      this.status = res.statusCode ?? 0;
+      this.headers = res.headers;
+      resolveOpened();
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => this.#feed(chunk));
+      res.on("end", () => {
+        this.ended = true;
+        this.#wake();
+      });
+      res.on("error", () => {
+        this.ended = true;
+        this.#wake();
+      });
+    });
+    this.request.on("error", () => {
+      this.ended = true;
+      resolveOpened();
+      this.#wake();
+    });
+  }
+
+  #feed(chunk: string): void {
+    this.#buffer += chunk;
+    let idx: number;
+    while ((idx = this.#buffer.indexOf("\n\n")) >= 0) {
+      const block = this.#buffer.slice(0, idx);
+      this.#buffer = this.#buffer.slice(idx + 2);
+      if (block.startsWith(":")) {
+        this.comments.push(block);
+        continue;
+      }
+      const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
+      const data = /^data: (.*)$/m.exec(block)?.[1] ?? "null";
+      this.frames.push({ event, data: JSON.parse(data) as Record<string, unknown> });
+    }
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Waits until `check` holds on the frames (or the stream ended), at most `timeoutMs`. */
+  async until(check: (frames: ChatFrame[]) => boolean, what: string, timeoutMs = 10_000): Promise<ChatFrame[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check(this.frames)) {
+      if (this.ended) throw new Error(`stream ended before ${what}: ${JSON.stringify(this.frames.map((f) => f.event))}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(this.frames.map((f) => f.event))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.frames;
+  }
+
+  /** The first frame named `event` after index `from`, waiting for it. */
+  async next(event: string, from = 0): Promise<ChatFrame> {
+    await this.until((frames) => frames.slice(from).some((f) => f.event === event), event);
+    return this.frames.slice(from).find((f) => f.event === event) as ChatFrame;
+  }
+
+  close(): void {
+    this.request.destroy();
+  }
 }

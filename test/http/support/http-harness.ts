@@ -1,36 +1,36 @@
-// ABOUTME: Builds the HTTP app over the real domain: a migrated temp SQLite file, AgentManager, ConversationService,
-// ABOUTME: approvals (recorded through the turn pipeline) and the question router.
+// ABOUTME: Builds the HTTP app over the gateway's real domain (createDomain on a migrated temp SQLite file),
+// ABOUTME: with every dependency the gateway gives it; tests override single deps (auth, lifecycle, bindings...).
 // Tests use `inject` for plain routes and `listen` for SSE; `close` tears everything down in order.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { AgentManager } from "../../../src/agent/agent-manager.js";
-import { createApprovalService, type ApprovalService } from "../../../src/conversation/approval-service.js";
-import { ConversationService } from "../../../src/conversation/conversation-service.js";
-import { createQuestionRouter, type QuestionRouter } from "../../../src/conversation/question-router.js";
-import { EventHub } from "../../../src/conversation/event-hub.js";
+import type { AgentManager } from "../../../src/agent/agent-manager.js";
+import type { ApprovalService } from "../../../src/conversation/approval-service.js";
+import type { ConversationService } from "../../../src/conversation/conversation-service.js";
+import type { QuestionRouter } from "../../../src/conversation/question-router.js";
+import type { EventHub } from "../../../src/conversation/event-hub.js";
+import type { GatewayDomain } from "../../../src/gateway/create-domain.js";
+import { createAddressRateLimiter } from "../../../src/http/address-rate-limiter.js";
+import { createBindingLookup } from "../../../src/conversation/binding-lookup.js";
 import { buildHttpApp, type HttpDeps } from "../../../src/http/http-app.js";
 import { anonymousHttpAuthenticator } from "../../../src/http/http-auth.js";
+import { PrincipalStreams } from "../../../src/http/principal-streams.js";
+import { SseRegistry } from "../../../src/http/sse-channel.js";
 import { systemClock, type Clock } from "../../../src/lib/clock.js";
 import { randomIds } from "../../../src/lib/ids.js";
 import { createMemoryLogger } from "../../../src/lib/logger.js";
 import { createAuditRepository, type AuditEntry } from "../../../src/store/audit-repository.js";
-import { openDatabase, type StoreDatabase } from "../../../src/store/database.js";
-import { createIdempotencyRepository } from "../../../src/store/idempotency-repository.js";
-import { createLedgerRepository, type LedgerRepository } from "../../../src/store/ledger-repository.js";
-import { createThreadRepository, type ThreadRepository } from "../../../src/store/thread-repository.js";
-import { createUsageRepository, type UsageRepository } from "../../../src/store/usage-repository.js";
+import { createBindingRepository } from "../../../src/store/binding-repository.js";
+import type { StoreDatabase } from "../../../src/store/database.js";
+import type { LedgerRepository } from "../../../src/store/ledger-repository.js";
+import type { ThreadRepository } from "../../../src/store/thread-repository.js";
+import type { UsageRepository } from "../../../src/store/usage-repository.js";
+import { startTestDomain } from "../../support/test-domain.js";
 import { FakeAgent, type FakeAgentOptions } from "./fake-agent-io.js";
 
 export interface HarnessOptions {
   clock?: Clock;
   limits?: Partial<HttpDeps["limits"]>;
-  /**
-   * Overrides of the app deps (auth, lifecycle, bindings, idempotency: null to leave the early lookup out). The
-   * harness passes its database as `db`, so bindings, the store-backed binding lookup and thread routes are on.
-   */
-  deps?: Partial<Omit<HttpDeps, "idempotency">> & { idempotency?: HttpDeps["idempotency"] | null };
+  /** Overrides of the app deps (auth, lifecycle, bindings, idempotency, ...); the rest come from the domain. */
+  deps?: Partial<HttpDeps>;
 }
 
 export interface HttpHarness {
@@ -39,6 +39,7 @@ export interface HttpHarness {
   agents: AgentManager;
   conversations: ConversationService;
   hub: EventHub;
+  domain: GatewayDomain;
   ledger: LedgerRepository;
   usage: UsageRepository;
   threads: ThreadRepository;
@@ -59,52 +60,38 @@ export const TEST_LIMITS: HttpDeps["limits"] = {
   sseWriteStallTimeoutMs: 30_000,
 };
 
-/** Opens a fresh database and builds the domain and the app (not listening). */
+/** Opens a fresh database, creates the domain and builds the app over it (not listening). */
 export async function createHttpHarness(options: HarnessOptions = {}): Promise<HttpHarness> {
-  const dir = mkdtempSync(join(tmpdir(), "coven-http-"));
   const log = createMemoryLogger();
   const clock = options.clock ?? systemClock;
-  const store = await openDatabase({ path: join(dir, "gateway.db"), log });
-  const hub = new EventHub();
-  const agents = new AgentManager({
-    serverId: "coven-gateway-test",
-    mcpEndpoint: () => "http://127.0.0.1:0/mcp",
-    heartbeatTimeoutMs: 60_000,
-    limits: { requestQueueHigh: 256, requestQueueLow: 64, cancelGraceMs: 10_000, injectionTimeoutMs: 10_000 },
-    log,
-  });
-  const approvals = createApprovalService({ db: store.db, agents, hub, clock, ids: randomIds, log });
-  const questions = createQuestionRouter({ db: store.db, hub, clock, ids: randomIds, log });
-  const ledger = createLedgerRepository(store.db, clock, randomIds);
-  const usage = createUsageRepository(store.db);
-  const threads = createThreadRepository(store.db);
-  const conversations = new ConversationService({
-    db: store.db,
-    ledger,
-    usage,
-    agents,
-    hub,
-    clock,
-    ids: randomIds,
-    log,
-    approvals,
-  });
-  const { idempotency, ...overrides } = options.deps ?? {};
+  // No grace on close: a test's unanswered requests end at once instead of holding teardown for a second.
+  const { domain, store, stop } = await startTestDomain({ clock, log, heartbeatTimeoutMs: 60_000, limits: { shutdownTimeoutMs: 0 } });
+  const { agents, conversations, hub, ledger, usage, threads, approvals, questions } = domain;
   const app = buildHttpApp({
     agents,
     conversations,
     ledger,
     usage,
+    threads,
+    db: store.db,
+    bindings: createBindingLookup({ agents, bindings: createBindingRepository(store.db) }),
+    idempotency: domain.idempotency,
+    approvals,
+    questions,
+    links: domain.links,
+    pairing: domain.pairing,
+    linkRateLimiter: createAddressRateLimiter({ clock }),
+    lockout: undefined,
+    principalStreams: new PrincipalStreams(),
+    sseRegistry: new SseRegistry(),
     log,
     clock,
+    ids: randomIds,
     limits: { ...TEST_LIMITS, ...options.limits },
     auth: anonymousHttpAuthenticator,
     lifecycle: { isShuttingDown: () => false },
-    idempotency: idempotency === null ? undefined : (idempotency ?? createIdempotencyRepository(store.db)),
-    db: store.db,
-    approvals,
-    questions,
-    ...overrides,
+    trustProxy: false,
+    ...options.deps,
   });
   await app.ready();
   return {
@@ -113,6 +100,7 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
     agents,
     conversations,
     hub,
+    domain,
     ledger,
     usage,
     threads,
@@ -127,17 +115,6 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
       if (address === null || typeof address === "string") throw new Error("no TCP address");
       return `http://127.0.0.1:${address.port}`;
     },
-    async close() {
-      try {
-        approvals.stop();
-        await questions.shutdown();
-        await agents.shutdown(0);
-        await conversations.drain();
-        await app.close();
-      } finally {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
+    close: () => stop({ closeEdges: () => app.close() }),
   };
 }
