@@ -12,7 +12,9 @@ import { CLI_ACTOR, createAuditRepository } from "../../src/store/audit-reposito
 import { openDatabase } from "../../src/store/database.js";
 import { createPrincipalRepository } from "../../src/store/principal-repository.js";
 import { createRoleRepository } from "../../src/store/role-repository.js";
+import type { AgentAutoRegistration } from "../../src/config/types.js";
 import { paint, printError, type CliIo } from "./cli-io.js";
+import { commandFor } from "./local-commands.js";
 
 const MAX_NAME_BYTES = 100;
 const TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
@@ -50,6 +52,26 @@ export function parseBootstrapArgs(args: readonly string[]): string {
 }
 
 /** `Jan 02, 2006` in UTC. */
+/**
+ * The closing "Ready to go" block: the commands spelled so they run from here (cli.md §2.3 names bare commands,
+ * which are not on PATH in a checkout), then how an agent gets into this auth-on gateway.
+ */
+function readyToGo(env: NodeJS.ProcessEnv, configPath: string, autoRegistration: AgentAutoRegistration): string[] {
+  const gateway = commandFor("coven-gateway", env);
+  const admin = commandFor("coven-admin", env);
+  const serve = `${gateway} serve`;
+  const me = `${admin} me`;
+  const width = Math.max(serve.length, me.length) + 4;
+  const lines = ["  Ready to go:", `    ${serve.padEnd(width)}# start the gateway`, `    ${me.padEnd(width)}# verify your identity`, ""];
+  if (autoRegistration === "approved") return lines;
+  lines.push("  Letting agents in (auth is on, so unknown agents are refused):");
+  lines.push(`    ${admin} agents create --name <agent> --pubkey "$(cat ~/.ssh/id_ed25519.pub)"`);
+  if (autoRegistration === "pending") lines.push("    or approve the pending agent in the web admin (agent_auto_registration is pending)");
+  else lines.push(`    or set auth.agent_auto_registration to "pending" or "approved" in ${configPath}`);
+  lines.push("");
+  return lines;
+}
+
 function formatExpiry(date: Date): string {
   return `${MONTHS[date.getUTCMonth()]} ${String(date.getUTCDate()).padStart(2, "0")}, ${date.getUTCFullYear()}`;
 }
@@ -162,10 +184,7 @@ async function bootstrap(args: readonly string[], io: CliIo): Promise<number> {
       "  Roles:        owner",
       `  Token:        ${tokenPath} (expires ${formatExpiry(minted.expiresAt)})`,
       "",
-      "  Ready to go:",
-      "    coven-gateway serve    # start the gateway",
-      "    coven-admin me         # verify your identity",
-      "",
+      ...readyToGo(io.env, configPath, config.auth.agentAutoRegistration),
       "",
     ].join("\n"),
   );

@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { defaultConfig, defaultDataDir, resolveConfigPath } from "../../src/config/load-config.js";
 import { describeError } from "../../src/lib/gateway-error.js";
 import { writePrivateFile } from "./bootstrap.js";
+import { commandFor } from "./local-commands.js";
 import { printError, type CliIo } from "./cli-io.js";
 import { printAuthWarning } from "./startup-notices.js";
 
@@ -163,7 +164,11 @@ async function init(io: CliIo, ask: Prompter): Promise<number> {
   const jwtSecret = isAuthOn ? randomBytes(32).toString("base64") : undefined;
   writePrivateFile(configPath, configText({ grpcAddr, httpAddr, dbPath, jwtSecret, autoRegistration, level, format }));
 
-  io.stdout.write(`\nConfig written to ${configPath}\nData directory: ${dataDir}\n\nTo start the server:\n  coven-gateway serve\n`);
+  // A file written elsewhere than where `serve` looks is only found through COVEN_CONFIG.
+  const prefix = configPath === resolveConfigPath(io.env) ? "" : `COVEN_CONFIG=${configPath} `;
+  const gateway = prefix + commandFor("coven-gateway", io.env);
+  io.stdout.write(`\nConfig written to ${configPath}\nData directory: ${dataDir}\n\nTo start the server:\n  ${gateway} serve\n`);
+  if (isAuthOn) io.stdout.write(`\nAuth is on: create your owner principal and token next:\n  ${gateway} bootstrap --name <you>\n`);
   if (!isAuthOn) {
     const base = defaultConfig(io.env);
     printAuthWarning(io, { ...base, server: { ...base.server, grpcAddr, httpAddr } });

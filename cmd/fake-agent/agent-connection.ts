@@ -24,11 +24,29 @@ export type ConnectionEnd =
 /** Registration did not reach Welcome; `exitCode` is 3 (cli.md §4.2). */
 export class RegistrationFailure extends Error {
   readonly exitCode = 3;
+  /** The gRPC status name when the call failed, `rejected` for a registration_error, else how the stream ended. */
+  readonly status: string;
 
-  constructor(message: string) {
+  constructor(message: string, status: string) {
     super(message);
     this.name = "RegistrationFailure";
+    this.status = status;
   }
+
+  /** A gateway that is down or restarting, as opposed to one that refused us: `-reconnect` retries these. */
+  get isTransient(): boolean {
+    return ["UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELED", "shutdown", "eof"].includes(this.status);
+  }
+}
+
+/** Longest message content quoted in the fake agent's log lines; the trace keeps the whole message. */
+export const LOG_CONTENT_CHARS = 120;
+
+/** `content` for a log line: at most LOG_CONTENT_CHARS characters, newlines shown as `\n`, the full length named. */
+export function logExcerpt(content: string): string {
+  const flat = content.replace(/\r?\n/g, "\\n");
+  if (flat.length <= LOG_CONTENT_CHARS) return flat;
+  return `${flat.slice(0, LOG_CONTENT_CHARS)}… (${content.length} chars)`;
 }
 
 export interface ConnectionDeps {
@@ -151,10 +169,10 @@ export class AgentConnection {
     this.#outbox.abort();
     this.#session.abort();
     if (this.#welcome !== undefined) return;
-    if (this.#rejected !== undefined) this.#rejectWelcome(new RegistrationFailure(this.#rejected));
-    else if (end.kind === "error") this.#rejectWelcome(new RegistrationFailure(`registration failed: ${end.status}: ${end.detail}`));
-    else if (end.kind === "shutdown") this.#rejectWelcome(new RegistrationFailure(`registration failed: shutdown before welcome: ${end.reason}`));
-    else this.#rejectWelcome(new RegistrationFailure("registration failed: stream ended before welcome"));
+    if (this.#rejected !== undefined) this.#rejectWelcome(new RegistrationFailure(this.#rejected, "rejected"));
+    else if (end.kind === "error") this.#rejectWelcome(new RegistrationFailure(`registration failed: ${end.status}: ${end.detail}`, end.status));
+    else if (end.kind === "shutdown") this.#rejectWelcome(new RegistrationFailure(`registration failed: shutdown before welcome: ${end.reason}`, "shutdown"));
+    else this.#rejectWelcome(new RegistrationFailure("registration failed: stream ended before welcome", "eof"));
   }
 
   #armGraceTimer(): void {
@@ -241,7 +259,7 @@ export class AgentConnection {
 
   #startRequest(message: pb.SendMessage): void {
     const { log, options } = this.#deps;
-    log(`received message [${message.requestId}]: ${message.content}`);
+    log(`received message [${message.requestId}]: ${logExcerpt(message.content)}`);
     this.#requests.get(message.requestId)?.abort();
     const controller = new AbortController();
     this.#requests.set(message.requestId, controller);

@@ -1,7 +1,7 @@
 // ABOUTME: The fake agent's public API: start one agent in-process, observe its trace, close or drop it.
 // ABOUTME: Owns the connection lifecycle: registration, exit classification and `-reconnect` with 0.5-10 s backoff.
 import type * as pb from "../../src/gen/coven_pb.js";
-import { AgentConnection, type ConnectionEnd } from "./agent-connection.js";
+import { AgentConnection, RegistrationFailure, type ConnectionEnd } from "./agent-connection.js";
 import { resolveOptions, type FakeAgentOptions } from "./options.js";
 import { loadSshKey, sshAuthMetadata, type SshKey } from "./ssh-signer.js";
 import { openTraceSink, Tracer, type TraceEntry } from "./trace.js";
@@ -119,15 +119,44 @@ class FakeAgent implements FakeAgentHandle {
     return connection;
   }
 
-  /** First connection; a failure here is final (exit 3). */
+  /**
+   * First connection. A failure is final (exit 3), except that with `reconnect` a gateway that is down or restarting
+   * (RegistrationFailure.isTransient) is retried with the same backoff until it answers or `signal` aborts.
+   */
   async start(): Promise<void> {
+    let backoff = BACKOFF_MIN_MS;
     try {
-      const connection = await this.#connect();
-      void this.#supervise(connection);
+      for (;;) {
+        try {
+          const connection = await this.#connect();
+          void this.#supervise(connection);
+          return;
+        } catch (err) {
+          if (!this.#options.reconnect || !(err instanceof RegistrationFailure) || !err.isTransient) throw err;
+          this.#log(`${err.message}; retrying in ${backoff}ms`);
+          await this.#sleep(backoff, this.#options.signal);
+          if (this.#options.signal?.aborted) throw new Error("stopped before the first connection");
+          backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+        }
+      }
     } catch (err) {
       this.#closeSink();
       throw err;
     }
+  }
+
+  #sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.#wakeBackoff = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+      this.#wakeBackoff = done;
+    });
   }
 
   async #supervise(first: AgentConnection): Promise<void> {
@@ -137,7 +166,8 @@ class FakeAgent implements FakeAgentHandle {
       const end: ConnectionEnd = await connection.ended;
       this.#connection = undefined;
       const reason = describeEnd(end);
-      const final = this.#stopping || end.kind === "shutdown" || end.kind === "closed" || !this.#options.reconnect;
+      // With `reconnect`, a Shutdown is a gateway restarting: come back once it listens again.
+      const final = this.#stopping || end.kind === "closed" || !this.#options.reconnect;
       if (final) {
         if (end.kind === "error" || end.kind === "eof") this.#log(reason);
         this.#finish({ code: end.kind === "shutdown" || end.kind === "closed" ? 0 : 1, reason });
@@ -146,14 +176,7 @@ class FakeAgent implements FakeAgentHandle {
       connection = undefined;
       while (connection === undefined) {
         this.#log(`${reason}; reconnecting in ${backoff}ms`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, backoff);
-          this.#wakeBackoff = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#wakeBackoff = undefined;
+        await this.#sleep(backoff);
         if (this.#stopping) {
           this.#finish({ code: 0, reason: "closed" });
           return;

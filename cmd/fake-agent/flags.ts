@@ -51,7 +51,7 @@ const FLAGS: Record<string, FlagSpec> = {
   backend: str((a, v) => (a.backend = v), "metadata.backend"),
   workspaces: list((a, v) => (a.workspaces = v), "comma-separated metadata.workspaces"),
   features: list((a, v) => (a.features = v), "comma-separated protocol_features"),
-  token: str((a, v) => (a.token = v === "" ? undefined : v), "JWT sent as authorization: Bearer (default $COVEN_TOKEN)"),
+  token: str((a, v) => (a.token = v === "" ? undefined : v), "JWT sent as authorization: Bearer"),
   "ssh-key": str((a, v) => (a.sshKeyPath = v === "" ? undefined : v), "OpenSSH private key file (ed25519 or RSA)"),
   script: str((a, v) => (a.scriptPath = v === "" ? undefined : v), "JSON reply script"),
   chunks: int((a, v) => (a.chunks = v), 1, "echo mode: number of text events"),
@@ -71,14 +71,48 @@ export function splitList(value: string): string[] {
     .filter((s) => s !== "");
 }
 
-/** The usage text printed for `-h` and after a flag error. */
+/** Defaults shown in the usage, Go-style (`(default "…")`); flags whose default is empty or false show none. */
+const SHOWN_DEFAULTS: Record<string, string> = {
+  addr: JSON.stringify(DEFAULT_OPTIONS.addr),
+  name: JSON.stringify(DEFAULT_OPTIONS.name),
+  id: JSON.stringify(DEFAULT_OPTIONS.id),
+  capabilities: JSON.stringify(DEFAULT_OPTIONS.capabilities.join(",")),
+  workdir: JSON.stringify(DEFAULT_OPTIONS.workdir),
+  backend: JSON.stringify(DEFAULT_OPTIONS.backend),
+  token: "$COVEN_TOKEN",
+  chunks: String(DEFAULT_OPTIONS.chunks),
+  "chunk-delay-ms": String(DEFAULT_OPTIONS.chunkDelayMs),
+  "done-delay-ms": String(DEFAULT_OPTIONS.doneDelayMs),
+  "heartbeat-ms": String(DEFAULT_OPTIONS.heartbeatMs),
+  instances: "1",
+};
+
+const SCRIPT_FORMAT = `
+Without -script the agent echoes each message ("Echo: **<message>**" and a fixed sentence), in -chunks text events.
+
+Script format (-script file.json; full reference in docs/fake-agent.md):
+  {"rules": [{"match": "approve me", "steps": [...]},        first matching rule wins; "match" is a
+             {"match": "/^ask (.+)$/i", "steps": [...]}],     case-insensitive substring or /regex/flags
+   "default": [...]}                                          optional; unmatched messages otherwise echo
+  Steps (one key each, plus an optional "delay_ms"):
+    {"text": "...", "chunks": N, "chunk_delay_ms": M}   {"thinking": "..."}   {"usage": {"input_tokens": N, ...}}
+    {"tool_use": {"id", "name", "input"}}   {"tool_state": {"id", "state"}}   {"tool_result": {"id", "output", "is_error"}}
+    {"approval": {"id", "name", "input", "timeout_ms", "on_deny": "continue"|"error"}}
+    {"pack_tool": {"name", "input", "emit": "tool_result"|"text"|"none"}}   {"file": {...}}   {"heartbeat": true}
+    {"session_init": "<id>"}   {"session_orphaned": "<reason>"}
+    {"sleep_ms": N}   {"done": "<text>"|true}   {"error": "..."}   {"cancelled": "..."}   {"disconnect": true}   {"hang": true}
+  Strings may use {{message}} {{request_id}} {{thread_id}} {{sender}} {{1}}.. (regex groups) {{last_result}}.
+  Steps that run out without a terminal step end with done.`;
+
+/** The usage text printed for `-h` and after a flag error: every flag with its default, then the script format. */
 export function fakeAgentUsage(): string {
   const lines = ["Usage of fake-agent:"];
   for (const [name, spec] of Object.entries(FLAGS)) {
     const arg = spec.kind === "bool" ? "" : spec.kind === "int" ? " int" : " string";
-    lines.push(`  -${name}${arg}`, `    \t${spec.usage}`);
+    const def = SHOWN_DEFAULTS[name];
+    lines.push(`  -${name}${arg}`, `    \t${spec.usage}${def === undefined ? "" : ` (default ${def})`}`);
   }
-  return lines.join("\n");
+  return lines.join("\n") + "\n" + SCRIPT_FORMAT;
 }
 
 /** Go's strconv.ParseBool. */

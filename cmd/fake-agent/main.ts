@@ -56,7 +56,13 @@ function prepare(argv: string[], io: MainIo): FakeAgentArgs | number {
   return args;
 }
 
-function instanceOptions(args: FakeAgentArgs, index: number, io: MainIo, trace: ((line: string) => void) | undefined): FakeAgentOptions {
+/** Printed after `registration failed: UNAUTHENTICATED: …`: the ways an agent gets into an auth-on gateway. */
+export const AGENT_AUTH_HINT =
+  "hint: this gateway has auth on. Let the agent in by registering its SSH key " +
+  "(coven-admin agents create --name <name> --pubkey \"$(cat <key>.pub)\", then run with -ssh-key <key>), " +
+  "by passing a JWT (-token or COVEN_TOKEN), or by setting auth.agent_auto_registration to pending or approved in the gateway config";
+
+function instanceOptions(args: FakeAgentArgs, index: number, io: MainIo, trace: ((line: string) => void) | undefined, signal: AbortSignal): FakeAgentOptions {
   const { instances, scriptPath: _scriptPath, ...base } = args;
   const many = instances > 1;
   const id = many ? `${args.id}-${index}` : args.id;
@@ -66,6 +72,7 @@ function instanceOptions(args: FakeAgentArgs, index: number, io: MainIo, trace: 
     name: many ? `${args.name} ${index}` : args.name,
     eventsOut: trace,
     keepTrace: false,
+    signal,
     log: many ? (line) => io.stderr(`[${id}] ${line}`) : io.stderr,
   };
 }
@@ -81,21 +88,25 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
   const sink = args.eventsOut === undefined ? undefined : openTraceSink(args.eventsOut === "-" ? (line) => io.stdout(line + "\n") : args.eventsOut);
   const handles: FakeAgentHandle[] = [];
   let signalled = false;
+  const stopStarting = new AbortController();
   const unsubscribe = io.onSignal(() => {
     if (signalled) return;
     signalled = true;
+    stopStarting.abort();
     for (const handle of handles) void handle.close();
   });
   try {
-    const starts = Array.from({ length: args.instances }, (_, i) => startFakeAgent(instanceOptions(args, i + 1, io, sink?.write)));
+    const starts = Array.from({ length: args.instances }, (_, i) => startFakeAgent(instanceOptions(args, i + 1, io, sink?.write, stopStarting.signal)));
     const results = await Promise.allSettled(starts);
     for (const r of results) if (r.status === "fulfilled") handles.push(r.value);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failure !== undefined) {
       await Promise.all(handles.map((h) => h.close()));
+      if (signalled) return 0;
       const err = failure.reason as Error;
       if (err instanceof RegistrationFailure) {
         io.stderr(err.message);
+        if (err.status === "UNAUTHENTICATED") io.stderr(AGENT_AUTH_HINT);
         return err.exitCode;
       }
       io.stderr(`Error: ${err.message}`);

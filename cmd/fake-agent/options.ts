@@ -24,6 +24,8 @@ export interface FakeAgentOptions {
   eventsOut?: string | ((line: string) => void);
   /** Sink for diagnostic lines (the CLI sends them to stderr). */
   log?: (line: string) => void;
+  /** Stops a `reconnect` agent still retrying its first connection (the CLI aborts it on Ctrl-C). */
+  signal?: AbortSignal;
   /** Keep every traced message in `handle.trace` (default true; the CLI turns it off to bound memory). */
   keepTrace?: boolean;
 }

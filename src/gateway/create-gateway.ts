@@ -54,6 +54,8 @@ export interface Gateway {
   readonly identity: GatewayIdentity;
   /** Every domain object, as the edges got them. */
   readonly domain: GatewayDomain;
+  /** The WebSocket edge (its counters, for tests and the ops layer). */
+  readonly ws: WsServer;
   /** The HTTP app (for `inject` in tests). */
   readonly http: FastifyInstance;
   /** Web admin sessions and gates (`sessions.resolveCookieHeader` authenticates a browser on other edges). */
@@ -204,6 +206,9 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     },
     get domain() {
       return need(domain, "domain");
+    },
+    get ws() {
+      return need(ws, "ws");
     },
     get http() {
       return need(http, "http");

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
+import { commandFor } from "../../cmd/coven-gateway/local-commands.js";
 import { main } from "../../cmd/coven-gateway/main.js";
 import type { CliIo } from "../../cmd/coven-gateway/cli-io.js";
 import { prepareIdentityStore } from "../../src/auth/identity-startup.js";
@@ -116,6 +117,17 @@ describe("bootstrap on a fresh machine", () => {
     expect(first.out).toContain("  Bootstrap complete!\n");
     expect(first.out).toContain("  Display Name: Alice Owner\n  Type:         client\n  Status:       approved\n  Roles:        owner\n");
     expect(first.out).toMatch(new RegExp(`  Token: {8}${tokenPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(expires [A-Z][a-z]{2} \\d\\d, \\d{4}\\)\\n`));
+    // Next steps spelled so they run from here (no PATH in this env: the checkout's bins), then how agents get in.
+    const gw = commandFor("coven-gateway", {});
+    const admin = commandFor("coven-admin", {});
+    expect(gw).toBe("node_modules/.bin/coven-gateway");
+    const width = Math.max(`${gw} serve`.length, `${admin} me`.length) + 4;
+    expect(first.out).toContain(`  Ready to go:\n    ${`${gw} serve`.padEnd(width)}# start the gateway\n    ${`${admin} me`.padEnd(width)}# verify your identity\n\n`);
+    expect(first.out.endsWith(
+      "  Letting agents in (auth is on, so unknown agents are refused):\n" +
+        `    ${admin} agents create --name <agent> --pubkey "$(cat ~/.ssh/id_ed25519.pub)"\n` +
+        `    or set auth.agent_auto_registration to "pending" or "approved" in ${configPath}\n\n`,
+    )).toBe(true);
 
     const store = await openDatabase({ path: dbPath, log: silentLogger });
     try {

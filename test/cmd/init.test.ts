@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
+import { commandFor } from "../../cmd/coven-gateway/local-commands.js";
 import { main } from "../../cmd/coven-gateway/main.js";
 import { loadConfig } from "../../src/config/load-config.js";
 
@@ -66,7 +67,12 @@ describe("coven-gateway init", () => {
     expect(result.code).toBe(0);
     expect(result.out.startsWith("coven-gateway configuration setup\n=================================\n\nConfig file path [")).toBe(true);
     expect(result.out).toContain("invalid value, expected one of: disabled, pending, approved\n");
-    expect(result.out).toContain(`\nConfig written to ${configPath}\nData directory: ${join(dir, "db")}\n\nTo start the server:\n  coven-gateway serve\n`);
+    // The file is not where `serve` looks, so the printed commands carry COVEN_CONFIG, spelled to run from here.
+    const gateway = `COVEN_CONFIG=${configPath} ${commandFor("coven-gateway", envFor(dir))}`;
+    expect(result.out).toContain(
+      `\nConfig written to ${configPath}\nData directory: ${join(dir, "db")}\n\nTo start the server:\n  ${gateway} serve\n` +
+        `\nAuth is on: create your owner principal and token next:\n  ${gateway} bootstrap --name <you>\n`,
+    );
     expect(result.err).toBe("");
     const text = readFileSync(configPath, "utf8");
     const secret = /jwt_secret: "([^"]+)"/.exec(text)?.[1] ?? "";

@@ -51,6 +51,18 @@ describe("fake-agent echo mode", () => {
     expect(lines).toContain(`received message [${id}]: hello there`);
   });
 
+  it("quotes at most 120 characters of a long message in its log line, newlines escaped", async () => {
+    server = await startFakeServer();
+    const lines: string[] = [];
+    agent = await startFakeAgent({ addr: server.addr, log: (l) => lines.push(l), doneDelayMs: 0 });
+    const conn = await server.connection(0);
+    const long = "line one\n" + "x".repeat(5_000);
+    const id = conn.sendMessage(long);
+    await conn.untilTerminal(id);
+    const logged = lines.find((l) => l.startsWith(`received message [${id}]: `))!;
+    expect(logged).toBe(`received message [${id}]: line one\\n${"x".repeat(110)}… (${long.length} chars)`);
+  });
+
   it("answers markdown/bullet/list requests with the markdown reply", async () => {
     server = await startFakeServer();
     agent = await startFakeAgent({ addr: server.addr, log: () => {}, doneDelayMs: 0 });

@@ -42,7 +42,14 @@ describe("fake-agent main: startup errors", () => {
   it("prints usage and exits 0 for -h", async () => {
     const t = testIo();
     expect(await main(["-h"], t.io)).toBe(0);
-    expect(t.stderr.join("\n")).toContain("Usage of fake-agent:");
+    const usage = t.stderr.join("\n");
+    expect(usage).toContain("Usage of fake-agent:");
+    // Defaults, Go-style, and the script format a newcomer needs without the spec.
+    expect(usage).toContain('  -addr string\n    \tgateway gRPC address (default "localhost:50051")\n');
+    expect(usage).toContain("  -done-delay-ms int\n    \techo mode: delay before done (default 50)\n");
+    expect(usage).toContain("(default $COVEN_TOKEN)");
+    expect(usage).toContain("Script format (-script file.json; full reference in docs/fake-agent.md):");
+    expect(usage).toContain('{"approval": {"id", "name", "input", "timeout_ms", "on_deny": "continue"|"error"}}');
   });
 
   it("exits 2 with the flag error and usage", async () => {
@@ -79,7 +86,35 @@ describe("fake-agent main: startup errors", () => {
     const s = await serve({ rejectCalls: { code: grpc.status.UNAUTHENTICATED, details: "invalid or expired token" } });
     const t = testIo({ COVEN_TOKEN: "stale" });
     expect(await main(["-addr", s.addr], t.io)).toBe(3);
-    expect(t.stderr).toEqual(["registration failed: UNAUTHENTICATED: invalid or expired token"]);
+    expect(t.stderr[0]).toBe("registration failed: UNAUTHENTICATED: invalid or expired token");
+    // The second line says how to let the agent in.
+    expect(t.stderr[1]).toMatch(/^hint: this gateway has auth on\. .*coven-admin agents create --name <name> --pubkey .*-ssh-key .*auth\.agent_auto_registration/);
+    expect(t.stderr).toHaveLength(2);
+  });
+
+  it("with -reconnect retries a first connection the gateway cannot take yet, and Ctrl-C stops the retrying", async () => {
+    let calls = 0;
+    const s = await serve({ onRegister: () => (calls++ === 0 ? { status: { code: grpc.status.UNAVAILABLE, details: "starting up" } } : { welcome: {} }) });
+    const t = testIo();
+    const done = main(["-addr", s.addr, "-reconnect"], t.io);
+    await expect.poll(() => t.stderr, { timeout: 5_000 }).toContain("registered as e2e-echo-agent (instance: 00000001-abcd)");
+    expect(t.stderr[0]).toBe("registration failed: UNAVAILABLE: starting up; retrying in 500ms");
+    t.signal();
+    expect(await done).toBe(0);
+
+    const never = await serve({ onRegister: () => ({ status: { code: grpc.status.UNAVAILABLE, details: "down" } }) });
+    const t2 = testIo();
+    const stopped = main(["-addr", never.addr, "-reconnect"], t2.io);
+    await expect.poll(() => t2.stderr.length).toBeGreaterThan(0);
+    t2.signal();
+    expect(await stopped).toBe(0);
+  });
+
+  it("without -reconnect a first connection refused as UNAVAILABLE exits 3 at once", async () => {
+    const s = await serve({ onRegister: () => ({ status: { code: grpc.status.UNAVAILABLE, details: "starting up" } }) });
+    const t = testIo();
+    expect(await main(["-addr", s.addr], t.io)).toBe(3);
+    expect(t.stderr).toEqual(["registration failed: UNAVAILABLE: starting up"]);
   });
 });
 
@@ -105,14 +140,18 @@ describe("fake-agent main: running", () => {
     expect(t.stderr).toContain("stream error: INTERNAL: receiving message: boom");
   });
 
-  it("reconnects after a stream error with -reconnect, then exits 0 on Shutdown", async () => {
+  it("reconnects after a stream error and after a Shutdown (a gateway restart) with -reconnect; Ctrl-C exits 0", async () => {
     const s = await serve();
     const t = testIo();
     const done = main(["-addr", s.addr, "-reconnect"], t.io);
     (await s.connection(0)).fail(grpc.status.UNAVAILABLE, "going away");
     const second = await s.connection(1);
     expect(t.stderr).toContain("stream error: UNAVAILABLE: going away; reconnecting in 500ms");
-    second.send({ payload: { case: "shutdown", value: { reason: "done" } } });
+    second.send({ payload: { case: "shutdown", value: { reason: "gateway shutting down" } } });
+    await s.connection(2);
+    expect(t.stderr).toContain("shutdown: gateway shutting down");
+    expect(t.stderr).toContain("shutdown: gateway shutting down; reconnecting in 500ms");
+    t.signal();
     expect(await done).toBe(0);
   });
 
