@@ -10,9 +10,12 @@ import type { GatewayMetrics } from "../ops/gateway-metrics.js";
 import type { Maintenance, MaintenanceState } from "../ops/maintenance.js";
 import type { RateLimits } from "../ops/rate-limits.js";
 import { principalOf } from "./http-auth.js";
+
+/** The admin gate of http-api.md §2 over the authenticated caller. */
+const requireAdminRole = (request: Parameters<typeof principalOf>[0]) => requireAdmin(principalOf(request));
 import { sendError, sendJson, sendMethodNotAllowed } from "./http-reply.js";
 import { readJsonObject } from "./request-body.js";
-import { requireAdminRole } from "./binding-routes.js";
+import { requireAdmin } from "../auth/roles.js";
 
 /** What the HTTP edge needs of operations. */
 export interface HttpOps {

@@ -162,6 +162,24 @@ describe("import layering (STYLE.md)", () => {
     expect(violations).toEqual([]);
   });
 
+  it("external packs (packs/) use nothing of the gateway but the generated code, and one another only via packs/sdk", () => {
+    const packFiles = walk(join(ROOT, "packs"));
+    expect(packFiles.some((f) => relative(ROOT, f).startsWith(join("packs", "sdk")))).toBe(true);
+    const violations: string[] = [];
+    for (const file of packFiles) {
+      const own = relative(join(ROOT, "packs"), file).split(/[\\/]/)[0];
+      for (const spec of importsOf(file)) {
+        if (!spec.startsWith(".")) continue;
+        const rel = relative(ROOT, resolve(dirname(file), spec));
+        if (rel.startsWith(join("src", "gen"))) continue;
+        const inPacks = rel.startsWith(`packs${rel.includes("\\") ? "\\" : "/"}`);
+        const target = inPacks ? rel.split(/[\\/]/)[1] : undefined;
+        if (target !== own && target !== "sdk") violations.push(`${relative(ROOT, file)}: ${spec}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
   it("no file-level import cycle in src/ or cmd/ (type-only imports count too)", () => {
     const all = [...walk(join(ROOT, "src")), ...walk(join(ROOT, "cmd")), ...walk(TEMPLATES)];
     const edges = new Map<string, string[]>();
@@ -197,7 +215,7 @@ describe("import layering (STYLE.md)", () => {
 
   it("every source file starts with two ABOUTME lines", () => {
     const missing: string[] = [];
-    const all = [...files, ...walk(join(ROOT, "cmd")), ...walk(join(ROOT, "test")), ...walk(TEMPLATES)];
+    const all = [...files, ...walk(join(ROOT, "cmd")), ...walk(join(ROOT, "test")), ...walk(TEMPLATES), ...walk(join(ROOT, "packs"))];
     for (const file of all) {
       const lines = readFileSync(file, "utf8").split("\n").filter((l) => !l.startsWith("#!"));
       if (!lines[0]?.startsWith("// ABOUTME: ") || !lines[1]?.startsWith("// ABOUTME: ")) missing.push(relative(ROOT, file));
