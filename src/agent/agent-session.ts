@@ -70,9 +70,9 @@ export class AgentSession {
     }
   }
 
-  /** The agent half-closed its side: the stream ends OK. */
+  /** The agent half-closed its side: the stream ends OK (the reason is what the disconnect log says). */
   endOfInput(): void {
-    this.#finishInput({ code: "OK", message: "" });
+    this.#finishInput({ code: "OK", message: "agent closed the stream" });
   }
 
   /** Reading failed: the stream ends INTERNAL with the detail. */
@@ -99,9 +99,9 @@ export class AgentSession {
     this.#end(end);
   }
 
-  /** The client cancelled the call (or the connection died): nothing can be sent any more. */
+  /** The call was cancelled: the agent reset it or its connection died (killed process, network): nothing can be sent. */
   cancelled(): void {
-    this.#finishInput({ code: "CANCELED", message: "client cancelled" });
+    this.#finishInput({ code: "CANCELED", message: "connection lost or stream cancelled by the agent" });
   }
 
   #finishInput(end: StreamEnd): void {

@@ -96,11 +96,19 @@ function serve(
     if (message instanceof DecodeFailure) session.receiveError(message.cause);
     else session.receive(decodeAgentMessage(message));
   });
-  call.on("end", () => session.endOfInput());
+  // grpc-js ends the read side of a call whose connection died ('end') and only then reports 'cancelled', in the
+  // same tick; deciding one macrotask later tells a real half-close from a killed agent, so the log names the cause.
+  let cancelled = false;
+  call.on("end", () => {
+    setImmediate(() => {
+      if (!cancelled) session.endOfInput();
+    });
+  });
   call.on("error", (err: unknown) => {
     if (!ended) session.receiveError(err);
   });
   call.on("cancelled", () => {
+    cancelled = true;
     failPending();
     session.cancelled();
   });
