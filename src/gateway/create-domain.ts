@@ -6,6 +6,7 @@ import { createLinkService, type LinkService } from "../auth/link-service.js";
 import type { PairingService } from "../auth/pairing-service.js";
 import { mcpEndpoint } from "../config/derived.js";
 import type { GatewayConfig } from "../config/types.js";
+import { createBindingService, type BindingService } from "../conversation/binding-service.js";
 import { createApprovalService, type ApprovalService } from "../conversation/approval-service.js";
 import { ConversationService } from "../conversation/conversation-service.js";
 import { EventHub } from "../conversation/event-hub.js";
@@ -61,6 +62,8 @@ export interface GatewayDomain {
   readonly questions: QuestionRouter;
   readonly conversations: ConversationService;
   readonly links: LinkService;
+  /** Channel bindings: the rules, texts and audit rows every edge that changes them shares. */
+  readonly bindings: BindingService;
   /** QR device pairing: the web admin mints, `POST /api/link/pair` enrolls. */
   readonly pairing: PairingService;
   readonly ledger: LedgerRepository;
@@ -186,6 +189,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
     questions,
     conversations,
     links,
+    bindings: createBindingService({ db, agents, clock, ids }),
     pairing,
     ledger,
     usage,

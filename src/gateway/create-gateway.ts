@@ -99,7 +99,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     domain = createDomain({ config, db: store.db, clock, ids, log, env, httpPort: () => boundHttpPort, grpcPort: () => boundGrpcPort });
     await domain.start();
     const { agents, identity, packs } = domain;
-    grpc = buildGatewayGrpc({ domain, config, clock, ids, log, auth: overrides.rpcAuth });
+    grpc = buildGatewayGrpc({ domain, config, log, auth: overrides.rpcAuth });
     http = buildGatewayHttp({ domain, config, clock, ids, log, auth: overrides.httpAuth, isShuttingDown: () => shuttingDown });
     mcp = await mountMcp({
       app: http,

@@ -37,7 +37,7 @@ export function buildGatewayHttp(options: {
     log,
     clock: options.clock,
     ids: options.ids,
-    db: domain.db,
+    bindingService: domain.bindings,
     threads: domain.threads,
     bindings: createBindingLookup({ agents: domain.agents, bindings: createBindingRepository(domain.db) }),
     idempotency: domain.idempotency,

@@ -2,7 +2,8 @@
 // ABOUTME: Bearer JWTs go through the shared principal resolver; owner/admin principals get the wildcard (§6.3).
 import type { FastifyInstance } from "fastify";
 import type { AgentManager } from "../agent/agent-manager.js";
-import { hasAnyRole, type PrincipalResolver } from "../auth/principal-resolver.js";
+import type { PrincipalResolver } from "../auth/principal-resolver.js";
+import { isAdmin } from "../auth/roles.js";
 import { isGatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
 import { registerMcpServer, type McpIdentity, type McpRefusal } from "../mcp/mcp-server.js";
@@ -34,7 +35,7 @@ export async function mountMcp(deps: {
     async verifyBearer(token): Promise<McpIdentity | McpRefusal> {
       try {
         const principal = await resolver.resolveAuthorization(`Bearer ${token}`, "http");
-        return { agentId: principal.id, capabilities: hasAnyRole(principal, ["owner", "admin"]) ? "*" : [] };
+        return { agentId: principal.id, capabilities: isAdmin(principal.roles) ? "*" : [] };
       } catch (err) {
         if (isGatewayError(err, "PERMISSION_DENIED")) return { status: 403, message: err.message };
         return { status: 401, message: "invalid or expired token" };

@@ -6,6 +6,7 @@ import type { LinkService } from "../auth/link-service.js";
 import type { Lockout } from "../auth/lockout.js";
 import type { PairingService } from "../auth/pairing-service.js";
 import type { ApprovalService } from "../conversation/approval-service.js";
+import type { BindingService } from "../conversation/binding-service.js";
 import type { ConversationService } from "../conversation/conversation-service.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
 import type { Clock } from "../lib/clock.js";
@@ -13,7 +14,6 @@ import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
 import type { LedgerRepository } from "../store/ledger-repository.js";
 import type { ThreadRepository } from "../store/thread-repository.js";
-import type { StoreExecutor } from "../store/transaction.js";
 import type { UsageRepository } from "../store/usage-repository.js";
 import { agentRoutes } from "./agent-routes.js";
 import { approvalRoutes } from "./approval-routes.js";
@@ -44,8 +44,8 @@ export interface HttpDeps {
   usage: UsageRepository;
   /** Threads for `/api/threads/*`. */
   threads: ThreadRepository;
-  /** The database: each `/api/bindings` change runs in one transaction with its audit rows. */
-  db: StoreExecutor;
+  /** `/api/bindings`: reads and audited changes. */
+  bindingService: BindingService;
   /** Channel bindings for `/api/send` with frontend+channel_id (createBindingLookup over the bindings table). */
   bindings: BindingLookup;
   /**
@@ -174,7 +174,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
         await jwt.register(statsRoutes({ usage: deps.usage }));
         await jwt.register(cancelRoutes({ conversations: deps.conversations }));
         await jwt.register(threadRoutes({ threads: deps.threads, ledger: deps.ledger, usage: deps.usage }));
-        await jwt.register(bindingRoutes({ agents: deps.agents, db: deps.db, clock: deps.clock, ids }));
+        await jwt.register(bindingRoutes({ agents: deps.agents, bindings: deps.bindingService }));
         await jwt.register(approvalRoutes({ approvals: deps.approvals }));
         await jwt.register(questionRoutes({ questions: deps.questions }));
       });

@@ -11,7 +11,7 @@ import {
   type UntypedHandleCall,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { GatewayError } from "../lib/gateway-error.js";
+import { requireAdmin } from "../auth/roles.js";
 import type { Logger } from "../lib/logger.js";
 import type { RpcAuthenticator, RpcPrincipal } from "./rpc-auth.js";
 import { toGrpcError, type GrpcStatusError } from "./status-map.js";
@@ -98,11 +98,7 @@ function unimplemented(deps: RpcHandlerDeps, path: string, isUnary: boolean): Un
 export function adminGated(auth: RpcAuthenticator): RpcAuthenticator {
   return {
     async authenticate(context) {
-      const principal = await auth.authenticate(context);
-      if (!principal.roles.some((role) => role === "admin" || role === "owner")) {
-        throw new GatewayError("PERMISSION_DENIED", "admin role required");
-      }
-      return principal;
+      return requireAdmin(await auth.authenticate(context));
     },
   };
 }
