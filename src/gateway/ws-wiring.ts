@@ -52,8 +52,10 @@ export async function mountWs(options: {
     ids: options.ids,
     log,
     lifecycle: { isShuttingDown: options.isShuttingDown },
+    ops: domain.ops.ws(),
   });
   identity.service.onPrincipalRemoved(({ principalId, reason }) => server.closePrincipal(principalId, reason));
+  domain.ops.maintenance.onChange((state) => server.announceMaintenance(state));
   return server;
 }
 
