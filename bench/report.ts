@@ -21,7 +21,8 @@ export interface BenchResults {
   /** Cores kept busy on average by other processes on the machine during the run (see child-process.ts). */
   backgroundCores: number;
   settings: { warmup: number; samples: number; chunks: number; streamRuns: number; agents: number };
-  latency: { lean: LatencyStats; fake: LatencyStats; sseFloor: LatencyStats; grpcFloor: LatencyStats };
+  /** `packTool`: ExecutePackTool → example-time `echo` → PackToolResult, through the gateway. */
+  latency: { lean: LatencyStats; fake: LatencyStats; sseFloor: LatencyStats; grpcFloor: LatencyStats; packTool: LatencyStats };
   stream: { lean: StreamRun[]; fake: StreamRun[]; floor: StreamRun[]; wsLean: StreamRun[]; wsFloor: StreamRun[] };
   rss: IdleRss;
 }
@@ -89,6 +90,25 @@ export function verdictRows(r: BenchResults): Row[] {
     target: "≥ 0.5×",
     pass: wsRate / wsFloorRate >= 0.5,
   });
+  const tool = r.latency.packTool;
+  rows.push(
+    {
+      metric: "ExecutePackTool round trip p50 (example-time echo)",
+      gateway: ms(tool.p50),
+      floor: ms(grpcFloor.p50),
+      ratio: x(tool.p50 / grpcFloor.p50),
+      target: "≤ 2×",
+      pass: tool.p50 / grpcFloor.p50 <= 2,
+    },
+    {
+      metric: "ExecutePackTool round trip p99 (example-time echo)",
+      gateway: ms(tool.p99),
+      floor: ms(grpcFloor.p99),
+      ratio: x(tool.p99 / grpcFloor.p99),
+      target: "reported",
+      pass: true,
+    },
+  );
   rows.push({
     metric: `RSS per idle agent (${int(r.rss.agents)} fake-agents)`,
     gateway: `${r.rss.perAgentKib.toFixed(1)} KiB`,
@@ -170,11 +190,16 @@ export function renderMarkdown(r: BenchResults): string {
       latencyRow("gateway + fake-agent (echo, -done-delay-ms 0)", r.latency.fake),
       latencyRow("floor: node:http SSE echo", r.latency.sseFloor),
       latencyRow("floor: grpc-js bidi ping-pong", r.latency.grpcFloor),
+      latencyRow("ExecutePackTool → example-time echo → PackToolResult", r.latency.packTool),
     ]),
     "",
     "The floor of each percentile is the SSE floor's plus the ping-pong floor's, the two hops a send makes through the",
     "gateway: a node:http server answering POST /api/send with the same started/text/done frames, and a grpc-js bidi",
     "ping-pong on one long-lived stream carrying the gateway's own protobuf frames (bench/floor-server.ts).",
+    "",
+    "The ExecutePackTool row is an agent stream in the bench process calling `echo` of packs/example-time (its own",
+    "process, on the SDK) through the gateway: agent → gateway → pack stream → `ToolResult` unary → gateway → agent.",
+    "Its floor is the bare grpc-js ping-pong alone (target ≤ 2× at p50).",
     "",
     `### (b) Text chunks per second: one request, ${int(settings.chunks)} chunks of 16 characters`,
     "",

@@ -19,6 +19,7 @@ import {
 } from "./measurements.js";
 import { latencyStats, renderMarkdown, renderSummary, verdictRows, type BenchResults } from "./report.js";
 import { benchExitCode, parseBenchArgs, type BenchSettings } from "./bench-args.js";
+import { openPackToolCaller } from "./pack-tool-target.js";
 import { createSseClient } from "./sse-client.js";
 import { floorWsStreamRun, gatewayWsStreamRun, openWsBenchClient } from "./ws-client.js";
 
@@ -30,6 +31,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const STREAM_TIMEOUT_MS = 120_000;
 const LEAN_AGENT = "bench-lean";
 const FAKE_AGENT = "bench-fake";
+const TOOL_CALLER = "bench-tool-caller";
+const EXAMPLE_PACK = join(REPO, "packs", "example-time", "dist", "index.js");
 
 function parseArgs(argv: string[]): Settings {
   return parseBenchArgs(argv, join(REPO, "bench", "RESULTS.md"), (p) => resolve(p));
@@ -60,6 +63,11 @@ async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency"
     track(() => fake.stop());
     const lean = await startLeanAgentProcess(gateway.grpcAddr, LEAN_AGENT);
     track(() => lean.stop());
+    const pack = spawnNode("pack", EXAMPLE_PACK, [], { env: { ...process.env, COVEN_GATEWAY_GRPC: gateway.grpcAddr } });
+    track(() => pack.stop());
+    await pack.waitForLine(/^registered example-time /, 20_000);
+    const toolCaller = await openPackToolCaller(gateway.grpcAddr, TOOL_CALLER, REQUEST_TIMEOUT_MS);
+    track(() => toolCaller.close());
     const gwClient = createSseClient(gateway.httpUrl);
     const floorSse = createSseClient(`http://${floorHttp}`);
     const floorGrpcClient = createFloorClient(floorGrpc!);
@@ -78,6 +86,7 @@ async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency"
         gatewaySendTarget("fake", gwClient, FAKE_AGENT, { gateway: gateway.child.pid, agent: fake.pid }, REQUEST_TIMEOUT_MS),
         gatewaySendTarget("sse-floor", floorSse, "floor", { floor: floorProc.pid }, REQUEST_TIMEOUT_MS),
         grpcPingPongTarget("grpc-floor", floorGrpcClient, { floor: floorProc.pid }),
+        toolCaller.target("pack-tool", { gateway: gateway.child.pid, pack: pack.pid }),
       ],
       { warmup: s.warmup, rounds: s.rounds, perRound: s.perRound, budgetMs: 180_000 },
     );
@@ -102,6 +111,7 @@ async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency"
         fake: latencyStats(samples.get("fake")!),
         sseFloor: latencyStats(samples.get("sse-floor")!),
         grpcFloor: latencyStats(samples.get("grpc-floor")!),
+        packTool: latencyStats(samples.get("pack-tool")!),
       },
       stream,
     };

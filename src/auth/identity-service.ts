@@ -16,7 +16,8 @@ import { createRoleRepository, isRoleName, type RoleName } from "../store/role-r
 import { inTransaction, type StoreExecutor } from "../store/transaction.js";
 import { resolveTokenTtlSeconds, type JwtService } from "./jwt.js";
 import { fingerprintFromKeyInput, validateRegistrationDisplayName, validateRegistrationFingerprint } from "./principal-input.js";
-import { hasRole, internalFailure } from "./identity-support.js";
+import { internalFailure } from "./identity-support.js";
+import { ADMIN_ROLES, hasAnyRole } from "./roles.js";
 import { createRegistrationLimiter, type RegistrationLimiter } from "./registration-limiter.js";
 
 /** A principal as the admin APIs show it. */
@@ -310,7 +311,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
 
     async registerPrincipal(caller, type, input) {
       const plural = type === "agent" ? "agents" : "clients";
-      if (!hasRole(caller.roles, ["member", "admin", "owner"])) {
+      if (!hasAnyRole(caller.roles, ["member", ...ADMIN_ROLES])) {
         throw new GatewayError("PERMISSION_DENIED", `member role required to register ${plural}`);
       }
       limiter.attempt(caller.id);

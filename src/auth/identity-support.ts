@@ -1,12 +1,7 @@
-// ABOUTME: Small helpers shared by the identity services: role checks and the fixed-message INTERNAL wrapper.
+// ABOUTME: Small helpers shared by the identity services: the fixed-message INTERNAL wrapper.
 // ABOUTME: Unexpected store failures are logged with their cause and surface only as the RPC's fixed text.
 import { GatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
-
-/** True when `roles` contains any of `wanted`. */
-export function hasRole(roles: readonly string[], wanted: readonly string[]): boolean {
-  return roles.some((role) => wanted.includes(role));
-}
 
 /**
  * Returns `fail(message, fn)`: runs `fn`, passing GatewayErrors through and turning anything else into

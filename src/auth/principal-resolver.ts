@@ -1,5 +1,5 @@
 // ABOUTME: Turns a bearer Authorization value into the caller's Principal: token, lookup, status gate, roles.
-// ABOUTME: Shared by gRPC metadata and HTTP headers (each with its own exact texts), plus the admin/member gates.
+// ABOUTME: Shared by gRPC metadata and HTTP headers (each with its own exact texts); role rules live in roles.ts.
 import { GatewayError, describeError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
 import type { JwtService } from "./jwt.js";
@@ -64,11 +64,6 @@ export function checkPrincipalStatus(status: string, transport: AuthTransport): 
   }
   if (status === "revoked") throw new GatewayError("PERMISSION_DENIED", "principal has been revoked");
   throw new GatewayError("INTERNAL", transport === "grpc" ? `unknown principal status: ${status}` : "unknown principal status");
-}
-
-/** True when the principal holds any of `roles`. */
-export function hasAnyRole(principal: Principal, roles: readonly string[]): boolean {
-  return principal.roles.some((role) => roles.includes(role));
 }
 
 export interface PrincipalResolverOptions {

@@ -1,8 +1,6 @@
 // ABOUTME: Builds the gRPC edge over the domain: CovenControl, AdminService, ClientService, PackService and gateway.v1.
 // ABOUTME: Ends a removed principal's StreamEvents calls; `endStreams` ends all of them at shutdown.
 import type { GatewayConfig } from "../config/types.js";
-import type { Clock } from "../lib/clock.js";
-import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
 import { adminBindingHandlers } from "../rpc/admin-binding-handlers.js";
 import { createAdminService } from "../rpc/admin-service.js";
@@ -27,14 +25,12 @@ export interface GatewayGrpc {
 export function buildGatewayGrpc(options: {
   domain: GatewayDomain;
   config: GatewayConfig;
-  clock: Clock;
-  ids: IdSource;
   log: Logger;
   auth?: RpcAuthenticator;
   /** How long a quiet StreamEvents call lives (event-stream.ts IDLE_TIMEOUT_MS by default). */
   streamIdleTimeoutMs?: number;
 }): GatewayGrpc {
-  const { domain, config, clock, ids, log } = options;
+  const { domain, config, log } = options;
   const { agents, conversations, identity } = domain;
   const maxMessageBytes = config.limits.grpcMaxMessageBytes;
   const conversationRpc = createClientConversationHandlers({
@@ -46,18 +42,21 @@ export function buildGatewayGrpc(options: {
     questions: domain.questions,
     log,
     stream: { maxQueue: config.limits.subscriberQueue, idleTimeoutMs: options.streamIdleTimeoutMs },
+    ops: domain.ops.send,
   });
   identity.service.onPrincipalRemoved(({ principalId, reason }) => {
     conversationRpc.closePrincipal(principalId, principalRemovedEnd(reason));
   });
-  const auth =
-    options.auth ?? createRpcIdentityAuthenticator({ resolver: identity.resolver, ssh: identity.ssh, lockout: identity.lockout, log });
+  const auth = domain.ops.meterRpcAuth(
+    options.auth ?? createRpcIdentityAuthenticator({ resolver: identity.resolver, ssh: identity.ssh, lockout: identity.lockout, log }),
+    identity.isAuthEnabled ? identity.lockout : undefined,
+  );
   const server = createGrpcServer({
     log,
     maxMessageBytes,
     services: [
       createCovenControlService({ agents, auth, log, maxMessageBytes }),
-      createAdminService({ auth, log, identity: identity.service, handlers: [adminBindingHandlers({ db: domain.db, clock, ids, log })] }),
+      createAdminService({ auth, log, identity: identity.service, handlers: [adminBindingHandlers({ bindings: domain.bindings, log })] }),
       createClientService({ auth, log, identity: identity.service, handlers: [conversationRpc.handlers] }),
       createGatewayV1Service({ agents, conversations, auth, log }),
       domain.packs.service(auth),

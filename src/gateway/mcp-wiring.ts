@@ -2,10 +2,11 @@
 // ABOUTME: Bearer JWTs go through the shared principal resolver; owner/admin principals get the wildcard (§6.3).
 import type { FastifyInstance } from "fastify";
 import type { AgentManager } from "../agent/agent-manager.js";
-import { hasAnyRole, type PrincipalResolver } from "../auth/principal-resolver.js";
+import type { PrincipalResolver } from "../auth/principal-resolver.js";
+import { isAdmin } from "../auth/roles.js";
 import { isGatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
-import { registerMcpServer, type McpIdentity, type McpRefusal } from "../mcp/mcp-server.js";
+import { registerMcpServer, type McpIdentity, type McpOps, type McpRefusal } from "../mcp/mcp-server.js";
 import type { GatewayPacks } from "./packs-wiring.js";
 
 export interface GatewayMcp {
@@ -22,6 +23,7 @@ export async function mountMcp(deps: {
   /** True once stop began: MCP answers 503 like the rest of the API. */
   isShuttingDown: () => boolean;
   log: Logger;
+  ops?: McpOps;
 }): Promise<GatewayMcp> {
   const { resolver } = deps;
   return registerMcpServer(deps.app, {
@@ -30,11 +32,12 @@ export async function mountMcp(deps: {
     log: deps.log,
     isAuthEnabled: deps.isAuthEnabled,
     isShuttingDown: deps.isShuttingDown,
+    ...(deps.ops === undefined ? {} : { ops: deps.ops }),
     resolveMcpToken: (token) => deps.agents.resolveMcpToken(token),
     async verifyBearer(token): Promise<McpIdentity | McpRefusal> {
       try {
         const principal = await resolver.resolveAuthorization(`Bearer ${token}`, "http");
-        return { agentId: principal.id, capabilities: hasAnyRole(principal, ["owner", "admin"]) ? "*" : [] };
+        return { agentId: principal.id, capabilities: isAdmin(principal.roles) ? "*" : [] };
       } catch (err) {
         if (isGatewayError(err, "PERMISSION_DENIED")) return { status: 403, message: err.message };
         return { status: 401, message: "invalid or expired token" };

@@ -15,6 +15,8 @@ export interface ThreadRouteDeps {
   threads: ThreadRepository;
   ledger: LedgerRepository;
   usage: UsageRepository;
+  /** `costs.currency` for the cost fields of ops.md §4.3. */
+  currency?: string | undefined;
 }
 
 /**
@@ -79,7 +81,15 @@ async function threadUsage(
   checkThreadId(threadId);
   const thread = await findThread(deps, threadId);
   const rows = await deps.usage.listByThread(thread.id);
-  return sendJson(reply, 200, { thread_id: thread.id, usage: rows.map(usageEntry) });
+  const costMicros = rows.reduce((sum, row) => sum + (row.costMicros ?? 0), 0);
+  const unpriced = new Set(rows.filter((row) => row.costMicros === null).map((row) => row.requestId)).size;
+  return sendJson(reply, 200, {
+    thread_id: thread.id,
+    usage: rows.map(usageEntry),
+    cost: costMicros / 1_000_000,
+    currency: deps.currency ?? "USD",
+    unpriced_requests: unpriced,
+  });
 }
 
 function usageEntry(row: MessageUsage): Record<string, unknown> {

@@ -11,7 +11,7 @@ import {
   type UntypedHandleCall,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { GatewayError } from "../lib/gateway-error.js";
+import { requireAdmin } from "../auth/roles.js";
 import type { Logger } from "../lib/logger.js";
 import type { RpcAuthenticator, RpcPrincipal } from "./rpc-auth.js";
 import { toGrpcError, type GrpcStatusError } from "./status-map.js";
@@ -34,7 +34,11 @@ export function methodPath(service: DescService, methodName: string): string {
 }
 
 function asServiceError(status: GrpcStatusError): ServerErrorResponse {
-  return Object.assign(new Error(status.details), { code: status.code, details: status.details });
+  return Object.assign(new Error(status.details), {
+    code: status.code,
+    details: status.details,
+    ...(status.metadata === undefined ? {} : { metadata: status.metadata }),
+  });
 }
 
 /**
@@ -98,11 +102,7 @@ function unimplemented(deps: RpcHandlerDeps, path: string, isUnary: boolean): Un
 export function adminGated(auth: RpcAuthenticator): RpcAuthenticator {
   return {
     async authenticate(context) {
-      const principal = await auth.authenticate(context);
-      if (!principal.roles.some((role) => role === "admin" || role === "owner")) {
-        throw new GatewayError("PERMISSION_DENIED", "admin role required");
-      }
-      return principal;
+      return requireAdmin(await auth.authenticate(context));
     },
   };
 }

@@ -20,6 +20,9 @@ import { chatRoutes } from "./chat-routes.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
 import { registerWebBodyParser } from "./form-body.js";
 import { pairTokenRoutes } from "./pair-token-routes.js";
+import { passkeyRoutes } from "./passkey-routes.js";
+import { deriveRelyingParty, type RelyingParty } from "./webauthn-config.js";
+import { createWebauthnCredentialRepository } from "../store/webauthn-credential-repository.js";
 import { findStaticRoot, loadStaticAssets, staticRoutes } from "./static-files.js";
 import type { WebContext } from "./web-context.js";
 
@@ -82,6 +85,10 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
     pendingApprovalCount: async () => (await deps.approvals.listPending()).length,
   };
 
+  let rp: { value: RelyingParty | undefined } | undefined;
+  /** Derived once, on first use: the base URL may depend on the bound HTTP port. */
+  const relyingParty = () => (rp ??= { value: deriveRelyingParty(deps.baseUrl(), deps.log) }).value;
+
   async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(async (web) => {
       web.decorateRequest("adminSession", null);
@@ -95,7 +102,14 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
       });
       await web.register(staticRoutes(assets));
       await web.register(authRoutes({ ctx, identity: deps.identity, isAuthEnabled: deps.isAuthEnabled, grpcPort: deps.grpcPort }));
-      await web.register(dashboardRoutes({ ctx, agents: deps.agents }));
+      await web.register(
+        dashboardRoutes({
+          ctx,
+          agents: deps.agents,
+          sources: { passkeysOf: (userId) => createWebauthnCredentialRepository(deps.db).listByUser(userId) },
+        }),
+      );
+      await web.register(passkeyRoutes({ ctx, relyingParty }));
       await web.register(
         chatRoutes({
           ctx,

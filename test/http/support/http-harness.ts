@@ -73,7 +73,7 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
     ledger,
     usage,
     threads,
-    db: store.db,
+    bindingService: domain.bindings,
     bindings: createBindingLookup({ agents, bindings: createBindingRepository(store.db) }),
     idempotency: domain.idempotency,
     approvals,

@@ -76,7 +76,7 @@ export async function startConversationRpc(options: ConversationRpcOptions = {})
     }),
   });
   const db = store.db;
-  const grpc = buildGatewayGrpc({ domain, config, clock, ids, log, streamIdleTimeoutMs: options.stream?.idleTimeoutMs });
+  const grpc = buildGatewayGrpc({ domain, config, log, streamIdleTimeoutMs: options.stream?.idleTimeoutMs });
   let port: number;
   try {
     ({ port } = await grpc.server.listen("127.0.0.1:0"));
