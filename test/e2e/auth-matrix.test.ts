@@ -155,6 +155,10 @@ const RPCS: readonly Rpc[] = [
   { service: "GatewayService", method: "Inject", kind: "unary", gate: "admin" },
   { service: "GatewayService", method: "CancelRequest", kind: "unary", gate: "admin" },
   { service: "GatewayService", method: "ListAgentStates", kind: "unary", gate: "any" },
+  // packs-mcp.md §2.1: any authenticated principal past the status gate; no role check. The empty manifest is refused
+  // with INVALID_ARGUMENT only after auth passed, so an authorized call answers at once.
+  { service: "PackService", method: "Register", kind: "server-stream", gate: "any" },
+  { service: "PackService", method: "ToolResult", kind: "unary", gate: "any" },
 ];
 
 function expectedRpc(rpc: Rpc, credential: Credential): RpcOutcome {
