@@ -84,6 +84,7 @@ const HTTP_ROUTES: readonly HttpRoute[] = [
   { method: "GET", path: "/api/bindings", gate: "jwt" },
   { method: "POST", path: "/api/bindings", gate: "admin", body: {} },
   { method: "DELETE", path: "/api/bindings", gate: "admin" },
+  { method: "GET", path: "/api/threads", gate: "jwt" },
   { method: "GET", path: `/api/threads/${THREAD}/messages`, gate: "jwt" },
   { method: "GET", path: `/api/threads/${THREAD}/usage`, gate: "jwt" },
   { method: "GET", path: "/api/stats/usage", gate: "jwt" },
