@@ -155,6 +155,9 @@ const RPCS: readonly Rpc[] = [
   { service: "GatewayService", method: "Inject", kind: "unary", gate: "admin" },
   { service: "GatewayService", method: "CancelRequest", kind: "unary", gate: "admin" },
   { service: "GatewayService", method: "ListAgentStates", kind: "unary", gate: "any" },
+  // Any authenticated principal may register a pack (packs-mcp.md §2.1); an empty pack_id fails only after auth.
+  { service: "PackService", method: "Register", kind: "server-stream", gate: "any", request: { pack_id: "" } },
+  { service: "PackService", method: "ToolResult", kind: "unary", gate: "any" },
 ];
 
 function expectedRpc(rpc: Rpc, credential: Credential): RpcOutcome {
