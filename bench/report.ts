@@ -23,7 +23,7 @@ export interface BenchResults {
   settings: { warmup: number; samples: number; chunks: number; streamRuns: number; agents: number };
   /** `packTool`: ExecutePackTool → example-time `echo` → PackToolResult, through the gateway. */
   latency: { lean: LatencyStats; fake: LatencyStats; sseFloor: LatencyStats; grpcFloor: LatencyStats; packTool: LatencyStats };
-  stream: { lean: StreamRun[]; fake: StreamRun[]; floor: StreamRun[] };
+  stream: { lean: StreamRun[]; fake: StreamRun[]; floor: StreamRun[]; wsLean: StreamRun[]; wsFloor: StreamRun[] };
   rss: IdleRss;
 }
 
@@ -80,6 +80,16 @@ export function verdictRows(r: BenchResults): Row[] {
       },
     );
   }
+  const wsRate = medianRun(r.stream.wsLean).chunksPerSecond;
+  const wsFloorRate = medianRun(r.stream.wsFloor).chunksPerSecond;
+  rows.push({
+    metric: `text chunks/s agent → WS client (${AGENTS.lean})`,
+    gateway: `${int(wsRate)}/s`,
+    floor: `${int(wsFloorRate)}/s`,
+    ratio: x(wsRate / wsFloorRate),
+    target: "≥ 0.5×",
+    pass: wsRate / wsFloorRate >= 0.5,
+  });
   const tool = r.latency.packTool;
   rows.push(
     {
@@ -200,7 +210,12 @@ export function renderMarkdown(r: BenchResults): string {
       ...streamRows("gateway + lean agent", r.stream.lean),
       ...streamRows("gateway + fake-agent (script)", r.stream.fake),
       ...streamRows("floor (grpc-js server stream)", r.stream.floor),
+      ...streamRows("gateway GET /ws + lean agent", r.stream.wsLean),
+      ...streamRows("floor (bare ws server stream)", r.stream.wsFloor),
     ]),
+    "",
+    "The WS rows count `run` text events of one `send` on `GET /ws`; their floor is a bare `ws` server writing the same",
+    "N event frames (same chunk text) as fast as its socket drains, to the same client code (bench/ws-client.ts).",
     "",
     "The verdict uses the median run of each side.",
     "",

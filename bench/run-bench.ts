@@ -21,6 +21,7 @@ import { latencyStats, renderMarkdown, renderSummary, verdictRows, type BenchRes
 import { benchExitCode, parseBenchArgs, type BenchSettings } from "./bench-args.js";
 import { openPackToolCaller } from "./pack-tool-target.js";
 import { createSseClient } from "./sse-client.js";
+import { floorWsStreamRun, gatewayWsStreamRun, openWsBenchClient } from "./ws-client.js";
 
 type Settings = BenchSettings;
 
@@ -73,6 +74,10 @@ async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency"
     track(() => gwClient.close());
     track(() => floorSse.close());
     track(() => floorGrpcClient.close());
+    const gwWs = await openWsBenchClient(`${gateway.httpUrl.replace(/^http/, "ws")}/ws`, { hello: true });
+    const floorWs = await openWsBenchClient(`ws://${floorHttp}/ws-floor`, { hello: false });
+    track(() => gwWs.close());
+    track(() => floorWs.close());
 
     console.log(`(a) send round trip: ${s.warmup} warm-up + ${s.rounds}×${s.perRound} samples per target`);
     const samples = await sampleLatencies(
@@ -91,11 +96,14 @@ async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency"
       lean: (n: number) => gatewayStreamRun(gwClient, LEAN_AGENT, n, { gateway: gateway.child.pid, agent: lean.pid }, STREAM_TIMEOUT_MS),
       fake: (n: number) => gatewayStreamRun(gwClient, FAKE_AGENT, n, { gateway: gateway.child.pid, agent: fake.pid }, STREAM_TIMEOUT_MS),
       floor: (n: number) => floorStreamRun(floorGrpcClient, n, { floor: floorProc.pid }, STREAM_TIMEOUT_MS),
+      wsLean: (n: number) => gatewayWsStreamRun(gwWs, LEAN_AGENT, n, { gateway: gateway.child.pid, agent: lean.pid }, STREAM_TIMEOUT_MS),
+      wsFloor: (n: number) => floorWsStreamRun(floorWs, n, { floor: floorProc.pid }, STREAM_TIMEOUT_MS),
     };
-    const stream = { lean: [] as StreamRun[], fake: [] as StreamRun[], floor: [] as StreamRun[] };
-    for (const key of ["lean", "fake", "floor"] as const) await runs[key](warmChunks);
+    const keys = ["lean", "fake", "floor", "wsLean", "wsFloor"] as const;
+    const stream = { lean: [] as StreamRun[], fake: [] as StreamRun[], floor: [] as StreamRun[], wsLean: [] as StreamRun[], wsFloor: [] as StreamRun[] };
+    for (const key of keys) await runs[key](warmChunks);
     for (let i = 0; i < s.streamRuns; i++) {
-      for (const key of ["lean", "fake", "floor"] as const) stream[key].push(await runs[key](s.chunks));
+      for (const key of keys) stream[key].push(await runs[key](s.chunks));
     }
     return {
       latency: {

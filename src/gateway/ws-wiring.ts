@@ -28,7 +28,7 @@ export async function mountWs(options: {
   httpPort: () => number;
   isShuttingDown: () => boolean;
   /** The web admin's sessions, when the web admin edge is mounted: the cookie credential of ws.md §2.2. */
-  adminSessions?: Pick<AdminSessions, "resolveCookieHeader">;
+  adminSessions?: Pick<AdminSessions, "resolveCookieHeader" | "onDeleted">;
 }): Promise<WsServer> {
   const { domain, config, log, adminSessions } = options;
   const { identity } = domain;
@@ -54,6 +54,8 @@ export async function mountWs(options: {
     lifecycle: { isShuttingDown: options.isShuttingDown },
   });
   identity.service.onPrincipalRemoved(({ principalId, reason }) => server.closePrincipal(principalId, reason));
+  // web-admin.md §3.2 addition (ws.md §12): logout closes that session's sockets 4401 `session ended`.
+  adminSessions?.onDeleted((sessionId) => server.closeAdminSession(sessionId));
   return server;
 }
 

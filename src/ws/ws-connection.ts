@@ -63,6 +63,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
   #recipients = new Map<string, () => void>();
   #queue: TopicEntry[] = [];
   #early: unknown[] = [];
+  #isCorked = false;
   #holds = 0;
   #topics: WsTopics;
   #isShuttingDown = false;
@@ -211,12 +212,28 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     if (this.#state === "closed" || this.#ws.readyState !== WS_OPEN) return;
     this.#seq += 1;
     const frame = topic === undefined ? { type: "event", event, seq: this.#seq, payload } : { type: "event", event, topic, seq: this.#seq, payload };
-    this.#ws.send(JSON.stringify(frame));
+    this.#send(JSON.stringify(frame));
   }
 
   #writeFrame(frame: Record<string, unknown>): void {
     if (this.#ws.readyState !== WS_OPEN) return;
-    this.#ws.send(JSON.stringify(frame));
+    this.#send(JSON.stringify(frame));
+  }
+
+  /**
+   * Frames of one event-loop turn leave in one socket write: the raw socket is corked at the first and uncorked at
+   * `setImmediate` (grpc-js hands over one agent message per turn; without this every chunk cost its own write).
+   */
+  #send(text: string): void {
+    if (!this.#isCorked) {
+      this.#isCorked = true;
+      this.#raw.cork();
+      setImmediate(() => {
+        this.#isCorked = false;
+        this.#raw.uncork();
+      });
+    }
+    this.#ws.send(text);
   }
 
   get #isOverLimit(): boolean {
