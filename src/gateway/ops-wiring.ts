@@ -1,8 +1,6 @@
 // ABOUTME: Wires operations (ops.md) into the gateway: metrics, rate limits, guard, costs, budgets and maintenance,
 // ABOUTME: plus the adapters that let the domain and the edges report to them without importing src/ops themselves.
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { statSync } from "node:fs";
 import { sql } from "kysely";
 import type { AgentManager } from "../agent/agent-manager.js";
 import type { AgentStreamObserver } from "../agent/agent-ports.js";
@@ -14,7 +12,9 @@ import type { HttpAuthenticator } from "../http/http-auth.js";
 import type { HttpOps } from "../http/ops-routes.js";
 import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
+import { packageVersion } from "../lib/package-version.js";
 import type { McpOps } from "../mcp/mcp-server.js";
+import type { WsOps } from "../ws/ws-deps.js";
 import { authFailureReason } from "../ops/auth-failure-reason.js";
 import { createBudgets, type Budgets } from "../ops/budgets.js";
 import { createCommandGuard, type CommandGuard } from "../ops/command-guard.js";
@@ -45,23 +45,13 @@ export interface GatewayOps {
   meterHttpAuth(auth: HttpAuthenticator, lockout: Lockout | undefined): HttpAuthenticator;
   meterRpcAuth(auth: RpcAuthenticator, lockout: Lockout | undefined): RpcAuthenticator;
   mcp(): McpOps;
+  ws(): WsOps;
   /**
    * Startup: reads the persisted maintenance state, seeds budget spend, and observes agents (connected gauge,
    * stream outcomes) and the hub (ledger rows, approvals, questions).
    */
   start(domain: { agents: AgentManager; hub: EventHub }): Promise<void>;
   close(): Promise<void>;
-}
-
-/** The package version, for `coven_build_info` (found by walking up from this file, in src/ and in dist/). */
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i += 1) {
-    const file = join(dir, "package.json");
-    if (existsSync(file)) return String((JSON.parse(readFileSync(file, "utf8")) as { version?: unknown }).version ?? "unknown");
-    dir = dirname(dir);
-  }
-  return "unknown";
 }
 
 function fileSize(path: string): number {
@@ -191,6 +181,16 @@ export function createOps(deps: {
           }
           metrics.authFailure("mcp", hadCredential ? "invalid" : "missing");
         },
+      };
+    },
+    ws() {
+      return {
+        takeRequest: (connId) => limits.take("ws", connId),
+        requestAnswered: (method, code) => metrics.wsRequest(method, code),
+        established: (delta) => metrics.wsConnections(delta),
+        closed: (code) => metrics.wsClose(code),
+        maintenance,
+        budgets,
       };
     },
     async start(domain) {

@@ -62,6 +62,7 @@ export async function mountWebAdmin(deps: {
     version: packageVersion(),
     maxBodyBytes: config.limits.maxBodyBytes,
     lifecycle: { isShuttingDown: deps.isShuttingDown },
+    sendAdmission: domain.ops.send,
   });
   await deps.app.register(webAdmin.plugin);
   webAdmin.start();

@@ -52,8 +52,10 @@ export async function mountWs(options: {
     ids: options.ids,
     log,
     lifecycle: { isShuttingDown: options.isShuttingDown },
+    ops: domain.ops.ws(),
   });
   identity.service.onPrincipalRemoved(({ principalId, reason }) => server.closePrincipal(principalId, reason));
+  domain.ops.maintenance.onChange((state) => server.announceMaintenance(state));
   // web-admin.md §3.2 addition (ws.md §12): logout closes that session's sockets 4401 `session ended`.
   adminSessions?.onDeleted((sessionId) => server.closeAdminSession(sessionId));
   return server;

@@ -16,7 +16,7 @@ import type { StoreExecutor } from "../store/transaction.js";
 import { createAdminGuard, type AdminGuard } from "./admin-guard.js";
 import { createAdminSessions, type AdminSessions } from "./admin-sessions.js";
 import { authRoutes } from "./auth-routes.js";
-import { chatRoutes } from "./chat-routes.js";
+import { chatRoutes, type SendAdmission } from "./chat-routes.js";
 import { adminPageRoutes } from "./admin-pages-routes.js";
 import type { BindingService } from "../conversation/binding-service.js";
 import type { LinkService } from "../auth/link-service.js";
@@ -66,6 +66,8 @@ export interface WebAdminDeps {
   version: string;
   maxBodyBytes: number;
   lifecycle: { isShuttingDown(): boolean };
+  /** Maintenance and budget checks of the web chat send (ops.md §4.5). */
+  sendAdmission?: SendAdmission | undefined;
 }
 
 export interface WebAdmin {
@@ -167,6 +169,7 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
           clock: deps.clock,
           log: deps.log,
           maxQueue: deps.subscriberQueue,
+          ops: deps.sendAdmission,
         }),
       );
       await web.register(pairTokenRoutes({ pairing: deps.pairing, guard }));
