@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { conversationClient, EventStreamReader, ScriptedAgent, unary, type EventFrame } from "./support/conversation-clients.js";
-import { startConversationRpc, type ConversationRpcHarness } from "./support/conversation-rpc-harness.js";
+import { startConversationRpc } from "./support/conversation-rpc-harness.js";
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
