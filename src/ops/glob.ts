@@ -7,7 +7,8 @@ export function globToRegExp(glob: string): RegExp {
   for (const ch of glob) {
     if (ch === "*") source += "[\\s\\S]*";
     else if (ch === "?") source += "[\\s\\S]";
-    else source += ch.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+    // Only syntax characters: in unicode mode escaping anything else (e.g. `-`) is itself an error.
+    else source += ch.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   }
   return new RegExp(`^${source}$`, "u");
 }
