@@ -1,8 +1,9 @@
-// ABOUTME: The floor process: a bare node:http SSE echo server and a bare grpc-js server, nothing else.
+// ABOUTME: The floor process: a bare node:http SSE echo server, a bare `ws` stream server and a bare grpc-js server.
 // ABOUTME: Run as a child of run-bench; prints `floor listening http=<addr> grpc=<addr>` and serves until SIGTERM.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
+import { WebSocketServer, type WebSocket } from "ws";
 import type * as pb from "../src/gen/coven_pb.js";
 import { echoReply } from "../cmd/fake-agent/template.js";
 import { chunkText, floorService, responseFrame } from "./bench-protocol.js";
@@ -60,6 +61,35 @@ function stream(call: grpc.ServerWritableStream<pb.ServerMessage, pb.AgentMessag
   pump();
 }
 
+const WS_HIGH_WATER = 1024 * 1024;
+
+/**
+ * `/ws-floor`: on `{"n":N}`, N `run` text events shaped like the gateway's (same chunk text), then `done`, written as
+ * fast as the socket drains (the gateway's buffer limit), over a bare `ws` server.
+ */
+function wsStream(socket: WebSocket, raw: import("node:net").Socket): void {
+  socket.on("message", (data) => {
+    const n = Number((JSON.parse(data.toString()) as { n: number }).n);
+    let i = 0;
+    let seq = 0;
+    const frame = (kind: string, payload: Record<string, unknown>) =>
+      JSON.stringify({ type: "event", event: "run", seq: ++seq, payload: { request_id: "r", kind, data: payload } });
+    const pump = () => {
+      while (i < n) {
+        if (socket.bufferedAmount > WS_HIGH_WATER) {
+          raw.once("drain", pump);
+          return;
+        }
+        socket.send(frame("text", { text: chunkText(i++) }));
+      }
+      let full = "";
+      for (let k = 0; k < n; k++) full += chunkText(k);
+      socket.send(frame("done", { full_response: full }));
+    };
+    pump();
+  });
+}
+
 async function main(): Promise<void> {
   const http = createServer((request, response) => {
     if (request.method === "POST" && request.url === "/api/send") return handleSend(request, response);
@@ -67,6 +97,8 @@ async function main(): Promise<void> {
   });
   // fastify's default, so neither side of a comparison reconnects between rounds.
   http.keepAliveTimeout = 72_000;
+  const wss = new WebSocketServer({ server: http, path: "/ws-floor", perMessageDeflate: false });
+  wss.on("connection", (socket, request) => wsStream(socket, request.socket));
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   const httpPort = (http.address() as AddressInfo).port;
 

@@ -149,6 +149,15 @@ export async function gatewayStreamRun(
   return { chunks: n, ms, chunksPerSecond: (n * 1000) / ms, cpuMs };
 }
 
+/** Times `body` (which checks its own stream) and the CPU every process spent meanwhile. */
+export async function measureRun(n: number, pids: Record<string, number>, body: () => Promise<void>): Promise<StreamRun> {
+  const cpu0 = cpuSnapshot(pids);
+  const t0 = performance.now();
+  await body();
+  const ms = performance.now() - t0;
+  return { chunks: n, ms, chunksPerSecond: (n * 1000) / ms, cpuMs: cpuDelta(cpu0, cpuSnapshot(pids)) };
+}
+
 /** The bare grpc-js server-streaming floor for `n` chunks, with the same checks. */
 export async function floorStreamRun(floor: FloorClient, n: number, pids: Record<string, number>, timeoutMs: number): Promise<StreamRun> {
   const expected = streamedText(n);

@@ -21,8 +21,9 @@ export interface BenchResults {
   /** Cores kept busy on average by other processes on the machine during the run (see child-process.ts). */
   backgroundCores: number;
   settings: { warmup: number; samples: number; chunks: number; streamRuns: number; agents: number };
-  latency: { lean: LatencyStats; fake: LatencyStats; sseFloor: LatencyStats; grpcFloor: LatencyStats };
-  stream: { lean: StreamRun[]; fake: StreamRun[]; floor: StreamRun[] };
+  /** `packTool`: ExecutePackTool → example-time `echo` → PackToolResult, through the gateway. */
+  latency: { lean: LatencyStats; fake: LatencyStats; sseFloor: LatencyStats; grpcFloor: LatencyStats; packTool: LatencyStats };
+  stream: { lean: StreamRun[]; fake: StreamRun[]; floor: StreamRun[]; wsLean: StreamRun[]; wsFloor: StreamRun[] };
   rss: IdleRss;
 }
 
@@ -79,6 +80,35 @@ export function verdictRows(r: BenchResults): Row[] {
       },
     );
   }
+  const wsRate = medianRun(r.stream.wsLean).chunksPerSecond;
+  const wsFloorRate = medianRun(r.stream.wsFloor).chunksPerSecond;
+  rows.push({
+    metric: `text chunks/s agent → WS client (${AGENTS.lean})`,
+    gateway: `${int(wsRate)}/s`,
+    floor: `${int(wsFloorRate)}/s`,
+    ratio: x(wsRate / wsFloorRate),
+    target: "≥ 0.5×",
+    pass: wsRate / wsFloorRate >= 0.5,
+  });
+  const tool = r.latency.packTool;
+  rows.push(
+    {
+      metric: "ExecutePackTool round trip p50 (example-time echo)",
+      gateway: ms(tool.p50),
+      floor: ms(grpcFloor.p50),
+      ratio: x(tool.p50 / grpcFloor.p50),
+      target: "≤ 2×",
+      pass: tool.p50 / grpcFloor.p50 <= 2,
+    },
+    {
+      metric: "ExecutePackTool round trip p99 (example-time echo)",
+      gateway: ms(tool.p99),
+      floor: ms(grpcFloor.p99),
+      ratio: x(tool.p99 / grpcFloor.p99),
+      target: "reported",
+      pass: true,
+    },
+  );
   rows.push({
     metric: `RSS per idle agent (${int(r.rss.agents)} fake-agents)`,
     gateway: `${r.rss.perAgentKib.toFixed(1)} KiB`,
@@ -160,11 +190,16 @@ export function renderMarkdown(r: BenchResults): string {
       latencyRow("gateway + fake-agent (echo, -done-delay-ms 0)", r.latency.fake),
       latencyRow("floor: node:http SSE echo", r.latency.sseFloor),
       latencyRow("floor: grpc-js bidi ping-pong", r.latency.grpcFloor),
+      latencyRow("ExecutePackTool → example-time echo → PackToolResult", r.latency.packTool),
     ]),
     "",
     "The floor of each percentile is the SSE floor's plus the ping-pong floor's, the two hops a send makes through the",
     "gateway: a node:http server answering POST /api/send with the same started/text/done frames, and a grpc-js bidi",
     "ping-pong on one long-lived stream carrying the gateway's own protobuf frames (bench/floor-server.ts).",
+    "",
+    "The ExecutePackTool row is an agent stream in the bench process calling `echo` of packs/example-time (its own",
+    "process, on the SDK) through the gateway: agent → gateway → pack stream → `ToolResult` unary → gateway → agent.",
+    "Its floor is the bare grpc-js ping-pong alone (target ≤ 2× at p50).",
     "",
     `### (b) Text chunks per second: one request, ${int(settings.chunks)} chunks of 16 characters`,
     "",
@@ -175,7 +210,12 @@ export function renderMarkdown(r: BenchResults): string {
       ...streamRows("gateway + lean agent", r.stream.lean),
       ...streamRows("gateway + fake-agent (script)", r.stream.fake),
       ...streamRows("floor (grpc-js server stream)", r.stream.floor),
+      ...streamRows("gateway GET /ws + lean agent", r.stream.wsLean),
+      ...streamRows("floor (bare ws server stream)", r.stream.wsFloor),
     ]),
+    "",
+    "The WS rows count `run` text events of one `send` on `GET /ws`; their floor is a bare `ws` server writing the same",
+    "N event frames (same chunk text) as fast as its socket drains, to the same client code (bench/ws-client.ts).",
     "",
     "The verdict uses the median run of each side.",
     "",

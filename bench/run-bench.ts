@@ -19,7 +19,9 @@ import {
 } from "./measurements.js";
 import { latencyStats, renderMarkdown, renderSummary, verdictRows, type BenchResults } from "./report.js";
 import { benchExitCode, parseBenchArgs, type BenchSettings } from "./bench-args.js";
+import { openPackToolCaller } from "./pack-tool-target.js";
 import { createSseClient } from "./sse-client.js";
+import { floorWsStreamRun, gatewayWsStreamRun, openWsBenchClient } from "./ws-client.js";
 
 type Settings = BenchSettings;
 
@@ -29,6 +31,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const STREAM_TIMEOUT_MS = 120_000;
 const LEAN_AGENT = "bench-lean";
 const FAKE_AGENT = "bench-fake";
+const TOOL_CALLER = "bench-tool-caller";
+const EXAMPLE_PACK = join(REPO, "packs", "example-time", "dist", "index.js");
 
 function parseArgs(argv: string[]): Settings {
   return parseBenchArgs(argv, join(REPO, "bench", "RESULTS.md"), (p) => resolve(p));
@@ -59,12 +63,21 @@ async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency"
     track(() => fake.stop());
     const lean = await startLeanAgentProcess(gateway.grpcAddr, LEAN_AGENT);
     track(() => lean.stop());
+    const pack = spawnNode("pack", EXAMPLE_PACK, [], { env: { ...process.env, COVEN_GATEWAY_GRPC: gateway.grpcAddr } });
+    track(() => pack.stop());
+    await pack.waitForLine(/^registered example-time /, 20_000);
+    const toolCaller = await openPackToolCaller(gateway.grpcAddr, TOOL_CALLER, REQUEST_TIMEOUT_MS);
+    track(() => toolCaller.close());
     const gwClient = createSseClient(gateway.httpUrl);
     const floorSse = createSseClient(`http://${floorHttp}`);
     const floorGrpcClient = createFloorClient(floorGrpc!);
     track(() => gwClient.close());
     track(() => floorSse.close());
     track(() => floorGrpcClient.close());
+    const gwWs = await openWsBenchClient(`${gateway.httpUrl.replace(/^http/, "ws")}/ws`, { hello: true });
+    const floorWs = await openWsBenchClient(`ws://${floorHttp}/ws-floor`, { hello: false });
+    track(() => gwWs.close());
+    track(() => floorWs.close());
 
     console.log(`(a) send round trip: ${s.warmup} warm-up + ${s.rounds}×${s.perRound} samples per target`);
     const samples = await sampleLatencies(
@@ -73,6 +86,7 @@ async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency"
         gatewaySendTarget("fake", gwClient, FAKE_AGENT, { gateway: gateway.child.pid, agent: fake.pid }, REQUEST_TIMEOUT_MS),
         gatewaySendTarget("sse-floor", floorSse, "floor", { floor: floorProc.pid }, REQUEST_TIMEOUT_MS),
         grpcPingPongTarget("grpc-floor", floorGrpcClient, { floor: floorProc.pid }),
+        toolCaller.target("pack-tool", { gateway: gateway.child.pid, pack: pack.pid }),
       ],
       { warmup: s.warmup, rounds: s.rounds, perRound: s.perRound, budgetMs: 180_000 },
     );
@@ -82,11 +96,14 @@ async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency"
       lean: (n: number) => gatewayStreamRun(gwClient, LEAN_AGENT, n, { gateway: gateway.child.pid, agent: lean.pid }, STREAM_TIMEOUT_MS),
       fake: (n: number) => gatewayStreamRun(gwClient, FAKE_AGENT, n, { gateway: gateway.child.pid, agent: fake.pid }, STREAM_TIMEOUT_MS),
       floor: (n: number) => floorStreamRun(floorGrpcClient, n, { floor: floorProc.pid }, STREAM_TIMEOUT_MS),
+      wsLean: (n: number) => gatewayWsStreamRun(gwWs, LEAN_AGENT, n, { gateway: gateway.child.pid, agent: lean.pid }, STREAM_TIMEOUT_MS),
+      wsFloor: (n: number) => floorWsStreamRun(floorWs, n, { floor: floorProc.pid }, STREAM_TIMEOUT_MS),
     };
-    const stream = { lean: [] as StreamRun[], fake: [] as StreamRun[], floor: [] as StreamRun[] };
-    for (const key of ["lean", "fake", "floor"] as const) await runs[key](warmChunks);
+    const keys = ["lean", "fake", "floor", "wsLean", "wsFloor"] as const;
+    const stream = { lean: [] as StreamRun[], fake: [] as StreamRun[], floor: [] as StreamRun[], wsLean: [] as StreamRun[], wsFloor: [] as StreamRun[] };
+    for (const key of keys) await runs[key](warmChunks);
     for (let i = 0; i < s.streamRuns; i++) {
-      for (const key of ["lean", "fake", "floor"] as const) stream[key].push(await runs[key](s.chunks));
+      for (const key of keys) stream[key].push(await runs[key](s.chunks));
     }
     return {
       latency: {
@@ -94,6 +111,7 @@ async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency"
         fake: latencyStats(samples.get("fake")!),
         sseFloor: latencyStats(samples.get("sse-floor")!),
         grpcFloor: latencyStats(samples.get("grpc-floor")!),
+        packTool: latencyStats(samples.get("pack-tool")!),
       },
       stream,
     };

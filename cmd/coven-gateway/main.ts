@@ -38,7 +38,7 @@ export async function main(argv: string[], io: CliIo & { stdin?: NodeJS.Readable
     case "health":
       return runHealth(io);
     case "agents":
-      return runAgents(io);
+      return runAgents(rest, io);
     case "init":
       return runInit(io, io.stdin ?? process.stdin);
     case "bootstrap":

@@ -2,7 +2,8 @@
 // ABOUTME: Shutdown runs the gateway's ordered stop; a second signal exits at once with 130.
 import { loadConfig, ConfigError } from "../../src/config/load-config.js";
 import { createGateway } from "../../src/gateway/create-gateway.js";
-import { createLogger, type Logger } from "../../src/lib/logger.js";
+import { createLogger, createMemoryLogger } from "../../src/lib/logger.js";
+import { routeGrpcLogs } from "../../src/rpc/grpc-logging.js";
 import { paint, printError, type CliIo } from "./cli-io.js";
 import { gatewayVersion, printAuthWarning } from "./startup-notices.js";
 
@@ -19,7 +20,8 @@ const BANNER = String.raw`
 
 /** Runs the server until a signal arrives; resolves with the exit code. */
 export async function runServe(io: CliIo): Promise<number> {
-  const bootLog: Logger = createLogger({ level: "info", format: "text", write: (l) => io.stdout.write(l + "\n") });
+  // Loading logs before the configured format is known; they are replayed through the real logger below.
+  const bootLog = createMemoryLogger();
   let loaded;
   try {
     loaded = loadConfig({ env: io.env, log: bootLog });
@@ -28,17 +30,21 @@ export async function runServe(io: CliIo): Promise<number> {
     return 1;
   }
   const { config } = loaded;
-  const arrow = paint(io, io.stdout, ["green"], "    ▶ ");
-  io.stdout.write(paint(io, io.stdout, ["cyan"], BANNER) + "\n");
-  io.stdout.write(paint(io, io.stdout, ["dim"], `    version: ${gatewayVersion()}`) + "\n\n");
-  io.stdout.write(`${arrow}Config:    ${loaded.path}${loaded.fromFile ? "" : " (not found, using built-in defaults)"}\n`);
-  io.stdout.write(`${arrow}gRPC:      ${config.server.grpcAddr}\n`);
-  io.stdout.write(`${arrow}HTTP:      ${config.server.httpAddr}\n\n`);
+  // With JSON logs, stdout carries nothing but JSON lines (cli.md §2.1): the human banner goes to stderr.
+  const human = config.logging.format === "json" ? io.stderr : io.stdout;
+  const arrow = paint(io, human, ["green"], "    ▶ ");
+  human.write(paint(io, human, ["cyan"], BANNER) + "\n");
+  human.write(paint(io, human, ["dim"], `    version: ${gatewayVersion()}`) + "\n\n");
+  human.write(`${arrow}Config:    ${loaded.path}${loaded.fromFile ? "" : " (not found, using built-in defaults)"}\n`);
+  human.write(`${arrow}gRPC:      ${config.server.grpcAddr}\n`);
+  human.write(`${arrow}HTTP:      ${config.server.httpAddr}\n\n`);
   const log = createLogger({
     level: config.logging.level,
     format: config.logging.format,
     write: (l) => io.stdout.write(l + "\n"),
   });
+  for (const entry of bootLog.entries) log[entry.level](entry.msg, entry.attrs);
+  routeGrpcLogs(log);
   const authOn = config.auth.jwtSecret !== "";
   if (!authOn) {
     printAuthWarning(io, config);

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { AgentEvent, AgentTerminalEvent } from "./agent-events.js";
 import { isTerminal } from "./agent-events.js";
 import type { AgentStreamIo, Attachment, GitInfo, InjectionPriority, OutboundFrame, StreamEnd } from "./agent-frames.js";
+import { noStreamObserver, type AgentStreamObserver } from "./agent-ports.js";
 import { RequestQueue } from "./request-queue.js";
 import { GatewayError, describeError, isGatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
@@ -72,6 +73,7 @@ export interface AgentConnectionOptions {
   onClosed: (connection: AgentConnection, end: StreamEnd) => void;
   /** Called whenever the routable state changes (idle/busy). */
   onStateChange?: (connection: AgentConnection) => void;
+  observer?: AgentStreamObserver;
 }
 
 /**
@@ -96,6 +98,7 @@ export class AgentConnection {
   #closeTerminal = "agent disconnected";
   #aborts = new Set<AbortController>();
   readonly counters = { unknownResponses: 0, emptyResponses: 0 };
+  #observer: AgentStreamObserver;
 
   constructor(options: AgentConnectionOptions) {
     this.info = { ...options.info, connectedAt: options.now() };
@@ -104,6 +107,7 @@ export class AgentConnection {
     this.#log = options.log;
     this.#onClosed = options.onClosed;
     this.#onStateChange = options.onStateChange;
+    this.#observer = options.observer ?? noStreamObserver;
   }
 
   get agentId(): string {
@@ -207,12 +211,14 @@ export class AgentConnection {
   deliver(requestId: string, event: AgentEvent | undefined): boolean {
     if (event === undefined) {
       this.counters.emptyResponses += 1;
+      this.#observer.eventDiscarded("no_event");
       this.#log.debug("response without event ignored", { agent_id: this.agentId, request_id: requestId });
       return true;
     }
     const pending = this.#requests.get(requestId);
     if (!pending) {
       this.counters.unknownResponses += 1;
+      this.#observer.eventDiscarded("unknown_request");
       this.#log.debug("response for unknown request dropped", {
         agent_id: this.agentId,
         request_id: requestId,
@@ -234,6 +240,7 @@ export class AgentConnection {
     pending.queue.push(event);
     if (!this.#paused && pending.queue.depth >= this.#limits.requestQueueHigh) {
       this.#paused = true;
+      this.#observer.backpressurePause();
       this.#io.pause();
     }
     return true;

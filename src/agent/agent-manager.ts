@@ -10,6 +10,7 @@ import {
   noPackTools,
   noPresence,
   type AgentDirectory,
+  type AgentStreamObserver,
   type PackToolExecutor,
   type PresenceTracker,
   type StreamPrincipal,
@@ -32,6 +33,8 @@ export interface AgentManagerOptions {
   packTools?: PackToolExecutor;
   presence?: PresenceTracker;
   directory?: AgentDirectory;
+  /** Operations' counters of dropped events and backpressure pauses. */
+  streamObserver?: AgentStreamObserver;
 }
 
 /** What an MCP token stands for while its agent stream is open. */
@@ -41,7 +44,8 @@ export interface McpTokenGrant {
   capabilities: readonly string[];
 }
 
-type ConnectionListener = (event: "connected" | "disconnected" | "state", info: AgentInfo) => void;
+/** `end` is how the stream ended, on `disconnected` only. */
+type ConnectionListener = (event: "connected" | "disconnected" | "state", info: AgentInfo, end?: StreamEnd) => void;
 
 /** The registry of agent streams and the operations other domains use to reach agents. */
 export class AgentManager {
@@ -159,6 +163,7 @@ export class AgentManager {
       now: this.#now,
       onClosed: (conn, end) => this.#closed(conn, end, principal),
       onStateChange: (conn) => this.#emit("state", () => conn.snapshot()),
+      ...(this.#options.streamObserver === undefined ? {} : { observer: this.#options.streamObserver }),
     });
     this.#byAgentId.set(frame.agentId, connection);
     const mcpToken = randomUUID();
@@ -407,17 +412,17 @@ export class AgentManager {
       }
     }
     this.#log.info("agent disconnected", { agent_id: connection.agentId, code: end.code, reason: end.message });
-    this.#emit("disconnected", () => connection.snapshot());
+    this.#emit("disconnected", () => connection.snapshot(), end);
   }
 
   /** Wakes shutdown waiters and notifies listeners; the snapshot is only built when someone listens. */
-  #emit(event: "connected" | "disconnected" | "state", snapshot: () => AgentInfo): void {
+  #emit(event: "connected" | "disconnected" | "state", snapshot: () => AgentInfo, end?: StreamEnd): void {
     for (const check of [...this.#idleWaiters]) check();
     if (this.#listeners.size === 0) return;
     const info = snapshot();
     for (const listener of this.#listeners) {
       try {
-        listener(event, info);
+        listener(event, info, end);
       } catch (err) {
         this.#log.error("agent change listener failed", { cause: err });
       }

@@ -56,3 +56,11 @@ export const emptyDirectory: AgentDirectory = {
   effectiveSecrets: async () => ({}),
   grantLeader: async () => {},
 };
+
+/** What operations count on agent streams (ops.md §1.3): dropped events and backpressure pauses. O(1) each. */
+export interface AgentStreamObserver {
+  eventDiscarded(reason: "no_event" | "unknown_request"): void;
+  backpressurePause(): void;
+}
+
+export const noStreamObserver: AgentStreamObserver = { eventDiscarded: () => {}, backpressurePause: () => {} };

@@ -3,6 +3,7 @@
 
 import { ConfigError } from "./config-error.js";
 import { parseDuration } from "./duration.js";
+import { buildOpsConfig } from "./ops-config.js";
 import type { LeafValue, Settings } from "./schema.js";
 import type { AgentAutoRegistration, ConfigLogLevel, GatewayConfig } from "./types.js";
 
@@ -31,6 +32,16 @@ class SettingsReader {
 
   int(key: string): number {
     return Number(this.#get(key));
+  }
+
+  num(key: string): number {
+    return Number(this.#get(key));
+  }
+
+  /** A `list` leaf's parsed items. */
+  raw(key: string): readonly unknown[] {
+    const value = this.#get(key);
+    return Array.isArray(value) ? (value as readonly unknown[]) : [];
   }
 
   list(key: string): string[] {
@@ -115,7 +126,7 @@ export function buildConfig(settings: Settings, warn: (message: string) => void)
       format: s.str("logging.format") === "json" ? "json" : "text",
     },
     webadmin: { baseUrl: s.str("webadmin.base_url").replace(/\/+$/, "") },
-    metrics: { enabled: s.bool("metrics.enabled"), path: s.str("metrics.path") },
+    ...buildOpsConfig(s),
     frontends: {
       slack: {
         enabled: s.bool("frontends.slack.enabled"),
@@ -169,7 +180,6 @@ export function buildConfig(settings: Settings, warn: (message: string) => void)
 /** The warnings about accepted-but-ignored features (spec §3.7), in a fixed order. */
 export function featureWarnings(config: GatewayConfig): string[] {
   const warnings: string[] = [];
-  if (config.metrics.enabled) warnings.push("metrics endpoint not implemented; metrics.* ignored");
   if (config.frontends.slack.enabled) warnings.push("frontends.slack is not implemented in the gateway; ignored");
   if (config.frontends.matrix.enabled) warnings.push("frontends.matrix is not implemented in the gateway; ignored");
   return warnings;

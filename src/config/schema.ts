@@ -4,8 +4,9 @@
 import { ConfigError } from "./config-error.js";
 
 /** The kind of value a leaf key holds. Durations stay text here; build-config parses them. */
-export type LeafKind = "string" | "boolean" | "integer" | "duration" | "strings";
-export type LeafValue = string | boolean | number | readonly string[];
+export type LeafKind = "string" | "boolean" | "integer" | "number" | "duration" | "strings" | "list";
+/** `list` leaves (guard rules, rate cards, budgets) keep their parsed YAML items; their own builder checks them. */
+export type LeafValue = string | boolean | number | readonly string[] | readonly unknown[];
 
 /** A mapping of YAML keys to leaf kinds or nested sections. */
 export interface SchemaSection {
@@ -24,7 +25,18 @@ export const CONFIG_SCHEMA: SchemaSection = {
   agents: { heartbeat_interval: "duration", heartbeat_timeout: "duration", reconnect_grace_period: "duration" },
   logging: { level: "string", format: "string" },
   webadmin: { base_url: "string" },
-  metrics: { enabled: "boolean", path: "string" },
+  metrics: { enabled: "boolean", path: "string", token: "string" },
+  rate_limits: {
+    enabled: "boolean",
+    http_per_principal: { rate: "number", burst: "number" },
+    http_per_address: { rate: "number", burst: "number" },
+    grpc_send: { rate: "number", burst: "number" },
+    mcp_calls: { rate: "number", burst: "number" },
+    ws_requests: { rate: "number", burst: "number" },
+  },
+  guard: { enabled: "boolean", default_rules: "boolean", rules: "list", max_input_chars: "integer" },
+  costs: { currency: "string", rates: "list" },
+  budgets: "list",
   frontends: {
     slack: { enabled: "boolean", app_token: "string", bot_token: "string", allowed_channels: "strings" },
     matrix: {
@@ -91,8 +103,27 @@ export function defaultSettings(databasePath: string): Settings {
     "logging.level": "info",
     "logging.format": "text",
     "webadmin.base_url": "",
-    "metrics.enabled": false,
+    "metrics.enabled": true,
     "metrics.path": "/metrics",
+    "metrics.token": "",
+    "rate_limits.enabled": true,
+    "rate_limits.http_per_principal.rate": 20,
+    "rate_limits.http_per_principal.burst": 40,
+    "rate_limits.http_per_address.rate": 100,
+    "rate_limits.http_per_address.burst": 200,
+    "rate_limits.grpc_send.rate": 20,
+    "rate_limits.grpc_send.burst": 40,
+    "rate_limits.mcp_calls.rate": 20,
+    "rate_limits.mcp_calls.burst": 40,
+    "rate_limits.ws_requests.rate": 50,
+    "rate_limits.ws_requests.burst": 100,
+    "guard.enabled": false,
+    "guard.default_rules": true,
+    "guard.rules": [],
+    "guard.max_input_chars": 65536,
+    "costs.currency": "USD",
+    "costs.rates": [],
+    "budgets": [],
     "frontends.slack.enabled": false,
     "frontends.slack.app_token": "",
     "frontends.slack.bot_token": "",
@@ -146,6 +177,8 @@ const KIND_NAMES: Readonly<Record<LeafKind, string>> = {
   string: "a string",
   boolean: "a boolean",
   integer: "an integer",
+  number: "a number",
+  list: "a list",
   duration: "a duration",
   strings: "a list of strings",
 };
@@ -185,8 +218,14 @@ function coerceLeaf(kind: LeafKind, value: unknown, path: readonly string[], ctx
       // Go's yaml.v3 reads a bare number into a string field as its source text (`timeout: 30` -> "30").
       if (typeof value === "number") return ctx.sourceText(path) ?? String(value);
       break;
+    case "number":
+      if (typeof value === "number" && Number.isFinite(value)) return value;
+      break;
     case "strings":
       if (Array.isArray(value) && value.every((item) => typeof item === "string")) return [...value];
+      break;
+    case "list":
+      if (Array.isArray(value)) return [...(value as unknown[])];
       break;
   }
   throw typeError(dotted, KIND_NAMES[kind]);

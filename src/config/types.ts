@@ -30,6 +30,69 @@ export interface GatewayLimits {
   readonly wsMaxConnectionsPerPrincipal: number;
 }
 
+/** One token-bucket family (ops.md §2): `rate` tokens/s (0 disables it), capacity `burst`. */
+export interface RateLimitSpec {
+  readonly rate: number;
+  readonly burst: number;
+}
+
+export interface RateLimitsConfig {
+  /** false disables every bucket. */
+  readonly enabled: boolean;
+  readonly httpPerPrincipal: RateLimitSpec;
+  readonly httpPerAddress: RateLimitSpec;
+  readonly grpcSend: RateLimitSpec;
+  readonly mcpCalls: RateLimitSpec;
+  readonly wsRequests: RateLimitSpec;
+}
+
+export type GuardAction = "deny" | "require_approval" | "warn";
+
+/** A configured command guard rule (ops.md §3.1), defaults applied; `match` and `flags` compile as a RegExp. */
+export interface GuardRuleConfig {
+  readonly name: string;
+  readonly tools: readonly string[];
+  readonly match: string;
+  readonly flags: string;
+  readonly action: GuardAction;
+  readonly message: string;
+}
+
+export interface GuardConfig {
+  readonly enabled: boolean;
+  readonly defaultRules: boolean;
+  readonly rules: readonly GuardRuleConfig[];
+  readonly maxInputChars: number;
+}
+
+/** A rate card (ops.md §4.1): prices per million tokens, optional ones already defaulted. */
+export interface CostRateConfig {
+  readonly agents: readonly string[];
+  readonly backends: readonly string[];
+  readonly input: number;
+  readonly output: number;
+  readonly cacheRead: number;
+  readonly cacheWrite: number;
+  readonly thinking: number;
+}
+
+export interface CostsConfig {
+  readonly currency: string;
+  readonly rates: readonly CostRateConfig[];
+}
+
+export type BudgetScope = "principal" | "agent";
+export type BudgetPeriod = "day" | "month";
+
+/** A budget (ops.md §4.4); `limit` in currency units, `warnAt` a fraction of it. */
+export interface BudgetConfig {
+  readonly scope: BudgetScope;
+  readonly id: string;
+  readonly period: BudgetPeriod;
+  readonly limit: number;
+  readonly warnAt: number;
+}
+
 export type AgentAutoRegistration = "disabled" | "pending" | "approved";
 export type ConfigLogLevel = "debug" | "info" | "warn" | "error";
 export type ConfigLogFormat = "text" | "json";
@@ -58,7 +121,12 @@ export interface GatewayConfig {
   readonly logging: { readonly level: ConfigLogLevel; readonly format: ConfigLogFormat };
   /** `baseUrl` has no trailing `/`; "" means derive it (see derived.ts). */
   readonly webadmin: { readonly baseUrl: string };
-  readonly metrics: { readonly enabled: boolean; readonly path: string };
+  /** `token` "" means loopback-only scraping (ops.md §1.1). */
+  readonly metrics: { readonly enabled: boolean; readonly path: string; readonly token: string };
+  readonly rateLimits: RateLimitsConfig;
+  readonly guard: GuardConfig;
+  readonly costs: CostsConfig;
+  readonly budgets: readonly BudgetConfig[];
   readonly frontends: {
     readonly slack: {
       readonly enabled: boolean;

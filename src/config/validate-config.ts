@@ -2,6 +2,7 @@
 // ABOUTME: Returns the first failure's exact message; the loader wraps it as `validating config: ...`.
 
 import { tryParseHostPort } from "./host-port.js";
+import { validateOpsConfig } from "./ops-config.js";
 import type { GatewayConfig } from "./types.js";
 
 export interface ValidateOptions {
@@ -121,5 +122,5 @@ export function validateConfig(config: GatewayConfig, options: ValidateOptions =
   if (config.webadmin.baseUrl !== "" && !isHttpUrl(config.webadmin.baseUrl)) {
     return "webadmin.base_url must be an absolute http(s) URL";
   }
-  return checkLockout(config) ?? checkLimits(config);
+  return checkLockout(config) ?? checkLimits(config) ?? validateOpsConfig(config);
 }

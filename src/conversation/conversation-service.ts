@@ -16,6 +16,7 @@ import type { EventHub } from "./event-hub.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { resolveThread, type ThreadTarget } from "./thread-resolver.js";
 import { TurnCatchUp, type TurnCatchUpSnapshot } from "./turn-catch-up.js";
+import type { TurnIngress, TurnObserver, TurnWatch } from "./turn-observer.js";
 import { TurnRecorder, type TurnApprovals } from "./turn-recorder.js";
 
 /** The originating client of a turn (an SSE stream). `deliver` is awaited: it is how the client pushes back. */
@@ -34,6 +35,13 @@ export interface SendInput {
   actorPrincipalId: string | null;
   idempotency?: { scope: string; key: string; requestHash: string } | undefined;
   sink?: TurnSink;
+  /**
+   * Admission checks that must follow the idempotency lookup and precede any write (ops.md §4.5: maintenance and
+   * budgets), so a retried send that was already accepted is still answered `duplicate`. Throws to refuse.
+   */
+  admit?: () => void | Promise<void>;
+  /** Where the turn came from, for metrics (ops.md §1.4); `http` when absent. */
+  ingress?: TurnIngress;
 }
 
 export type SendResult =
@@ -58,6 +66,8 @@ export interface ConversationServiceDeps {
   log: Logger;
   approvals?: TurnApprovals;
   idempotencyTtlMs?: number;
+  /** Operations' view of each accepted turn (metrics, pricing, budgets). */
+  observer?: TurnObserver;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -85,7 +95,10 @@ export class ConversationService {
    */
   async send(input: SendInput): Promise<SendResult> {
     const idem = input.idempotency;
-    if (!idem) return this.#send(input);
+    if (!idem) {
+      await input.admit?.();
+      return this.#send(input);
+    }
     return this.#keyLocks.run(`${idem.scope}\u0000${idem.key}`, async () => {
       const existing = await createIdempotencyRepository(this.#deps.db).find(idem.scope, idem.key, this.#now());
       if (existing) {
@@ -94,6 +107,7 @@ export class ConversationService {
         }
         return { status: "duplicate", messageId: existing.messageId, threadId: existing.threadId, requestId: existing.requestId };
       }
+      await input.admit?.();
       return this.#send(input);
     });
   }
@@ -157,6 +171,11 @@ export class ConversationService {
       throw err;
     }
     this.counters.turnsStarted += 1;
+    const watch = this.#deps.observer?.accepted({
+      ingress: input.ingress ?? "http",
+      agentId: input.agentId,
+      actorPrincipalId: input.actorPrincipalId,
+    });
     turn.catchUp = new TurnCatchUp(requestId);
     const recorder = new TurnRecorder(
       {
@@ -167,10 +186,11 @@ export class ConversationService {
         log: this.#deps.log,
         approvals: this.#deps.approvals,
         counters: this.counters,
+        watch,
       },
       { agentId: input.agentId, agentPrincipalId: handle.principalId, requestId, threadId: thread.id },
     );
-    const finished = this.#pump(turn, handle.events, recorder, input.sink);
+    const finished = this.#pump(turn, handle.events, recorder, input.sink, watch);
     this.#running.add(finished);
     finished.finally(() => this.#running.delete(finished)).catch(() => {});
     return { status: "accepted", messageId: userMessage.eventId, requestId, threadId: thread.id, finished };
@@ -217,11 +237,18 @@ export class ConversationService {
     await Promise.allSettled([...this.#running]);
   }
 
-  async #pump(turn: InFlight, events: AsyncIterable<AgentEvent>, recorder: TurnRecorder, sink: TurnSink | undefined): Promise<void> {
+  async #pump(
+    turn: InFlight,
+    events: AsyncIterable<AgentEvent>,
+    recorder: TurnRecorder,
+    sink: TurnSink | undefined,
+    watch: TurnWatch | undefined,
+  ): Promise<void> {
     const { hub, log } = this.#deps;
     let terminated = false;
     try {
       for await (const event of events) {
+        watch?.event(event.kind);
         const recording = recorder.record(event);
         if (recording) await recording;
         const at = this.#now();
@@ -237,6 +264,7 @@ export class ConversationService {
     }
     if (!terminated) {
       const internal: AgentEvent = { kind: "error", error: "internal error", origin: "gateway" };
+      watch?.event(internal.kind);
       await recorder.record(internal);
       hub.publish({ kind: "agent", conversationKey: turn.agentId, requestId: turn.requestId, event: internal, at: this.#now() });
       if (sink) await sink.deliver(internal).catch(() => {});

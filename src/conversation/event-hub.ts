@@ -51,14 +51,24 @@ export class EventHub {
   #seq = new Map<string, number>();
   #listeners = new Set<{ conversationKey: string | undefined; listener: (event: HubEvent) => void }>();
   readonly counters = { published: 0, subscriberOverflows: 0 };
+  #tap: ((event: HubEventInput) => void) | undefined;
 
   /** `log` receives the warning for every subscriber removed on overflow (services.md §4). */
   constructor(options: { log?: Logger } = {}) {
     this.#log = options.log ?? silentLogger;
   }
 
+  /**
+   * Sets the one observer of every published event (operations' counters: ledger rows, approvals, questions). It
+   * must be synchronous and O(1); it runs before the fan-out.
+   */
+  tap(listener: (event: HubEventInput) => void): void {
+    this.#tap = listener;
+  }
+
   /** Publishes to every subscriber of the event's conversation; returns the assigned hubSeq. */
   publish(input: HubEventInput): number {
+    this.#tap?.(input);
     const hubSeq = (this.#seq.get(input.conversationKey) ?? 0) + 1;
     this.#seq.set(input.conversationKey, hubSeq);
     this.counters.published += 1;

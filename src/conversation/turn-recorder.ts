@@ -7,6 +7,7 @@ import type { LedgerEvent, LedgerRepository, NewLedgerEvent } from "../store/led
 import type { UsageRepository } from "../store/usage-repository.js";
 import type { EventHub } from "./event-hub.js";
 import { toolCallText, toolResultText } from "./tool-text.js";
+import type { TurnWatch } from "./turn-observer.js";
 
 /** Hooks for approval rows (owned by the approvals service); optional so the foundation runs without them. */
 export interface TurnApprovals {
@@ -37,6 +38,8 @@ export interface TurnRecorderDeps {
   log: Logger;
   approvals?: TurnApprovals | undefined;
   counters: { persistFailures: number };
+  /** Operations' hooks of this turn: pricing and spend of usage rows. */
+  watch?: TurnWatch | undefined;
 }
 
 /** Persists the events of one turn, in arrival order. One instance per turn. */
@@ -110,20 +113,27 @@ export class TurnRecorder {
       case "tool_result":
         await this.#append({ author: agentAuthor, type: "tool_result", text: toolResultText(event.id, event.output, event.isError) }, true);
         return;
-      case "usage":
+      case "usage": {
         this.#hasUsage = true;
-        await this.#deps.usage.insert({
-          threadId: this.#turn.threadId,
-          requestId: this.#turn.requestId,
-          agentId: this.#turn.agentId,
+        const counts = {
           inputTokens: Math.max(0, event.inputTokens),
           outputTokens: Math.max(0, event.outputTokens),
           cacheReadTokens: Math.max(0, event.cacheReadTokens),
           cacheWriteTokens: Math.max(0, event.cacheWriteTokens),
           thinkingTokens: Math.max(0, event.thinkingTokens),
+        };
+        const costMicros = this.#deps.watch?.price(counts) ?? null;
+        await this.#deps.usage.insert({
+          threadId: this.#turn.threadId,
+          requestId: this.#turn.requestId,
+          agentId: this.#turn.agentId,
+          ...counts,
+          costMicros,
           createdAt: isoTimestamp(this.#deps.clock.now()),
         });
+        this.#deps.watch?.usageStored(counts, costMicros);
         return;
+      }
       case "tool_approval":
         this.#hasApprovals = true;
         await this.#deps.approvals?.recordPending({

@@ -23,6 +23,7 @@ import { createUsageRepository, type UsageRepository } from "../store/usage-repo
 import type { Kysely } from "kysely";
 import { createIdentity, prepareIdentity, type GatewayIdentity } from "./identity-wiring.js";
 import { registerBuiltinPacks } from "../packs/builtin/builtin-packs.js";
+import { createOps, type GatewayOps } from "./ops-wiring.js";
 import { createPacks, type GatewayPacks } from "./packs-wiring.js";
 import { createPairing } from "./pairing-wiring.js";
 
@@ -41,6 +42,8 @@ export interface DomainOptions {
   grpcPort?: () => number;
   /** The Welcome's `server_id`; `coven-gateway-<random>` by default. */
   serverId?: string;
+  /** The database file, for `coven_db_size_bytes`; `:memory:` (page count × page size) by default. */
+  dbPath?: string;
 }
 
 /** Where the edges plug into the domain's shutdown order; each runs even when an earlier step failed. */
@@ -70,6 +73,8 @@ export interface GatewayDomain {
   readonly usage: UsageRepository;
   readonly threads: ThreadRepository;
   readonly idempotency: IdempotencyRepository;
+  /** Metrics, rate limits, guard, costs, budgets and maintenance (ops.md), shared by every edge. */
+  readonly ops: GatewayOps;
   /**
    * Startup, before any edge takes traffic: identity store steps, decisions left pending by a previous run
    * cancelled, interrupted turns ended, sweeps started. Store failures propagate.
@@ -99,7 +104,8 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const httpPort = options.httpPort ?? (() => 0);
   const grpcPort = options.grpcPort ?? (() => 0);
   const identity = createIdentity({ config, db, clock, ids, log });
-  const packs = createPacks({ log });
+  const ops = createOps({ config, db, dbPath: options.dbPath ?? ":memory:", clock, log });
+  const packs = createPacks({ log, metrics: ops.metrics });
   const hub = new EventHub({ log });
   const agents = new AgentManager({
     serverId: options.serverId ?? newServerId(),
@@ -112,12 +118,13 @@ export function createDomain(options: DomainOptions): GatewayDomain {
     directory: identity.directory,
     tools: packs.catalog,
     packTools: packs.agentTools,
+    streamObserver: ops.streams,
   });
   const approvals = createApprovalService({ db, agents, hub, clock, ids, log, timeoutMs: config.limits.toolApprovalTimeoutMs });
   const questions = createQuestionRouter({ db, hub, clock, ids, log });
   const ledger = createLedgerRepository(db, clock, ids);
   const usage = createUsageRepository(db);
-  const conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals });
+  const conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals, observer: ops.turns });
   registerBuiltinPacks(packs.registry, { db, clock, ids, agents, conversations, questions, ledger, usage });
   const links = createLinkService({ db, jwt: identity.jwt, clock, ids, log });
   const ports = () => ({ http: httpPort(), grpc: grpcPort() });
@@ -134,6 +141,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
 
   async function start(): Promise<void> {
     await prepareIdentity({ identity, db, clock, log });
+    await ops.start({ agents, hub });
     // store.md §9: decisions left pending by a previous run cannot be answered any more.
     await approvals.cancelAllPending();
     await questions.cancelAllPending();
@@ -176,6 +184,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
     await step("packs", () => packs.close());
     if (hooks.closeEdges) await step("edges", hooks.closeEdges);
     await step("presence", () => identity.presence.flush());
+    await step("ops", () => ops.close());
     return errors;
   }
 
@@ -195,6 +204,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
     usage,
     threads: createThreadRepository(db),
     idempotency,
+    ops,
     start,
     stop(hooks = {}) {
       stopping ??= stopInOrder(hooks);

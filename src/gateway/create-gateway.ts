@@ -97,7 +97,8 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     // One gateway per database file: a second one is refused with the holder's pid instead of sharing it unnoticed.
     if (!isMemoryDatabase(config.database.path)) dbLock = acquireDatabaseLock(config.database.path);
     store = await openDatabase({ path: config.database.path, log });
-    domain = createDomain({ config, db: store.db, clock, ids, log, env, httpPort: () => boundHttpPort, grpcPort: () => boundGrpcPort });
+    const dbPath = config.database.path;
+    domain = createDomain({ config, db: store.db, dbPath, clock, ids, log, env, httpPort: () => boundHttpPort, grpcPort: () => boundGrpcPort });
     await domain.start();
     const { agents, identity, packs } = domain;
     grpc = buildGatewayGrpc({ domain, config, log, auth: overrides.rpcAuth });
@@ -110,6 +111,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
       isAuthEnabled: identity.isAuthEnabled,
       isShuttingDown: () => shuttingDown,
       log,
+      ops: domain.ops.mcp(),
     });
     const ports = { http: () => boundHttpPort, grpc: () => boundGrpcPort };
     webAdmin = await mountWebAdmin({ app: http, domain, config, env, clock, ids, log, ports, isShuttingDown: () => shuttingDown });

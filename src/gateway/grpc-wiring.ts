@@ -42,12 +42,15 @@ export function buildGatewayGrpc(options: {
     questions: domain.questions,
     log,
     stream: { maxQueue: config.limits.subscriberQueue, idleTimeoutMs: options.streamIdleTimeoutMs },
+    ops: domain.ops.send,
   });
   identity.service.onPrincipalRemoved(({ principalId, reason }) => {
     conversationRpc.closePrincipal(principalId, principalRemovedEnd(reason));
   });
-  const auth =
-    options.auth ?? createRpcIdentityAuthenticator({ resolver: identity.resolver, ssh: identity.ssh, lockout: identity.lockout, log });
+  const auth = domain.ops.meterRpcAuth(
+    options.auth ?? createRpcIdentityAuthenticator({ resolver: identity.resolver, ssh: identity.ssh, lockout: identity.lockout, log }),
+    identity.isAuthEnabled ? identity.lockout : undefined,
+  );
   const server = createGrpcServer({
     log,
     maxMessageBytes,

@@ -45,11 +45,13 @@ export function buildGatewayHttp(options: {
     questions: domain.questions,
     trustProxy: config.server.trustProxy,
     limits: config.limits,
-    auth:
+    auth: domain.ops.meterHttpAuth(
       options.auth ??
-      (identity.isAuthEnabled
-        ? createJwtHttpAuthenticator({ resolver: identity.resolver, lockout: identity.lockout, log })
-        : anonymousHttpAuthenticator),
+        (identity.isAuthEnabled
+          ? createJwtHttpAuthenticator({ resolver: identity.resolver, lockout: identity.lockout, log })
+          : anonymousHttpAuthenticator),
+      identity.isAuthEnabled ? identity.lockout : undefined,
+    ),
     principalStreams,
     links: domain.links,
     linkRateLimiter: createAddressRateLimiter({ clock: options.clock }),
@@ -57,5 +59,6 @@ export function buildGatewayHttp(options: {
     pairing: domain.pairing,
     lockout: identity.isAuthEnabled ? identity.lockout : undefined,
     lifecycle: { isShuttingDown: options.isShuttingDown },
+    ops: domain.ops.http,
   });
 }

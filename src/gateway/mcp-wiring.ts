@@ -6,7 +6,7 @@ import type { PrincipalResolver } from "../auth/principal-resolver.js";
 import { isAdmin } from "../auth/roles.js";
 import { isGatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
-import { registerMcpServer, type McpIdentity, type McpRefusal } from "../mcp/mcp-server.js";
+import { registerMcpServer, type McpIdentity, type McpOps, type McpRefusal } from "../mcp/mcp-server.js";
 import type { GatewayPacks } from "./packs-wiring.js";
 
 export interface GatewayMcp {
@@ -23,6 +23,7 @@ export async function mountMcp(deps: {
   /** True once stop began: MCP answers 503 like the rest of the API. */
   isShuttingDown: () => boolean;
   log: Logger;
+  ops?: McpOps;
 }): Promise<GatewayMcp> {
   const { resolver } = deps;
   return registerMcpServer(deps.app, {
@@ -31,6 +32,7 @@ export async function mountMcp(deps: {
     log: deps.log,
     isAuthEnabled: deps.isAuthEnabled,
     isShuttingDown: deps.isShuttingDown,
+    ...(deps.ops === undefined ? {} : { ops: deps.ops }),
     resolveMcpToken: (token) => deps.agents.resolveMcpToken(token),
     async verifyBearer(token): Promise<McpIdentity | McpRefusal> {
       try {

@@ -4,9 +4,10 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { PackToolExecutor, ToolCatalog } from "../agent/agent-ports.js";
 import type { Logger } from "../lib/logger.js";
+import type { GatewayMetrics, PackOutcome } from "../ops/gateway-metrics.js";
 import { ExternalPacks, type PackStreamEnd } from "../packs/external-packs.js";
 import { ToolRegistry } from "../packs/tool-registry.js";
-import { createAgentPackTools, createToolRouter, type ToolRouter } from "../packs/tool-router.js";
+import { createAgentPackTools, createToolRouter, RouterError, type ToolRouter } from "../packs/tool-router.js";
 import { createPackService } from "../rpc/pack-service.js";
 import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
 
@@ -30,10 +31,11 @@ export interface GatewayPacks {
  * Builds the tool path. Builtin packs drive domain services built after the agent manager (which needs this
  * catalog), so they are added with `registerBuiltinPacks(packs.registry, …)` once those exist, before start.
  */
-export function createPacks(deps: { log: Logger }): GatewayPacks {
+export function createPacks(deps: { log: Logger; metrics?: GatewayMetrics }): GatewayPacks {
   const registry = new ToolRegistry({ log: deps.log });
   const externals = new ExternalPacks({ registry, log: deps.log });
-  const router = createToolRouter({ registry, externals, log: deps.log });
+  const inner = createToolRouter({ registry, externals, log: deps.log });
+  const router = deps.metrics === undefined ? inner : meteredRouter(inner, registry, deps.metrics);
   return {
     registry,
     externals,
@@ -43,5 +45,34 @@ export function createPacks(deps: { log: Logger }): GatewayPacks {
     service: (auth) => createPackService({ auth, log: deps.log, packs: externals }),
     closePrincipal: (principalId, end) => externals.closePrincipal(principalId, end),
     close: () => externals.shutdown(),
+  };
+}
+
+const FAILURE_OUTCOME: Record<RouterError["failure"], PackOutcome> = {
+  "tool not found": "not_found",
+  "pack disconnected": "disconnected",
+  "duplicate request ID": "error",
+  "context deadline exceeded": "timeout",
+  "context canceled": "error",
+  "internal error": "error",
+};
+
+/** Counts every routed call by pack and outcome, and its duration (ops.md §1.3 `coven_pack_calls_total`). */
+function meteredRouter(router: ToolRouter, registry: ToolRegistry, metrics: GatewayMetrics): ToolRouter {
+  return {
+    async route(toolName, inputJson, requestId, caller, signal) {
+      const pack = registry.get(toolName)?.owner.packId;
+      const startedAt = performance.now();
+      const seconds = () => (performance.now() - startedAt) / 1000;
+      try {
+        const outcome = await router.route(toolName, inputJson, requestId, caller, signal);
+        metrics.packCall(pack, "outputJson" in outcome ? "ok" : "error", seconds());
+        return outcome;
+      } catch (err) {
+        const outcome = err instanceof RouterError ? FAILURE_OUTCOME[err.failure] : "error";
+        metrics.packCall(outcome === "not_found" ? undefined : pack, outcome, outcome === "not_found" ? undefined : seconds());
+        throw err;
+      }
+    },
   };
 }

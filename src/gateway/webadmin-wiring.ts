@@ -53,12 +53,16 @@ export async function mountWebAdmin(deps: {
     ledger: domain.ledger,
     subscriberQueue: config.limits.subscriberQueue,
     pairing: domain.pairing,
+    bindings: domain.bindings,
+    links: domain.links,
+    registry: domain.packs.registry,
     isAuthEnabled: domain.identity.isAuthEnabled,
     baseUrl: () => publicBaseUrl(config, deps.ports.http(), deps.env),
     grpcPort: deps.ports.grpc,
     version: packageVersion(),
     maxBodyBytes: config.limits.maxBodyBytes,
     lifecycle: { isShuttingDown: deps.isShuttingDown },
+    sendAdmission: domain.ops.send,
   });
   await deps.app.register(webAdmin.plugin);
   webAdmin.start();

@@ -28,7 +28,7 @@ export async function mountWs(options: {
   httpPort: () => number;
   isShuttingDown: () => boolean;
   /** The web admin's sessions, when the web admin edge is mounted: the cookie credential of ws.md §2.2. */
-  adminSessions?: Pick<AdminSessions, "resolveCookieHeader">;
+  adminSessions?: Pick<AdminSessions, "resolveCookieHeader" | "onDeleted">;
 }): Promise<WsServer> {
   const { domain, config, log, adminSessions } = options;
   const { identity } = domain;
@@ -52,8 +52,12 @@ export async function mountWs(options: {
     ids: options.ids,
     log,
     lifecycle: { isShuttingDown: options.isShuttingDown },
+    ops: domain.ops.ws(),
   });
   identity.service.onPrincipalRemoved(({ principalId, reason }) => server.closePrincipal(principalId, reason));
+  domain.ops.maintenance.onChange((state) => server.announceMaintenance(state));
+  // web-admin.md §3.2 addition (ws.md §12): logout closes that session's sockets 4401 `session ended`.
+  adminSessions?.onDeleted((sessionId) => server.closeAdminSession(sessionId));
   return server;
 }
 

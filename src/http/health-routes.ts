@@ -8,6 +8,8 @@ import { SseChannel, type SseRegistry } from "./sse-channel.js";
 export interface HealthRouteDeps {
   agents: Pick<AgentManager, "connectedCount">;
   lifecycle: { isShuttingDown(): boolean };
+  /** While maintenance is on, readiness answers 503 `maintenance` (ops.md §5; `shutting down` wins). */
+  maintenance?: { readonly isOn: boolean } | undefined;
 }
 
 /** Registers `/health` and `/health/ready` for every method. */
@@ -17,6 +19,7 @@ export function healthRoutes(deps: HealthRouteDeps) {
 
     app.all("/health/ready", async (_request, reply) => {
       if (deps.lifecycle.isShuttingDown()) return sendText(reply, 503, "shutting down");
+      if (deps.maintenance?.isOn === true) return sendText(reply, 503, "maintenance");
       const n = deps.agents.connectedCount;
       return n === 0 ? sendText(reply, 503, "no agents connected") : sendText(reply, 200, `ready (${n} agents)`);
     });

@@ -26,6 +26,7 @@ import { createErrorHandler } from "./http-errors.js";
 import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./http-reply.js";
 import { createHistoryHandler } from "./history-routes.js";
 import { linkRoutes } from "./link-routes.js";
+import { addAddressLimitHook, addPrincipalLimitHook, metricsRoute, opsApiRoutes, type HttpOps } from "./ops-routes.js";
 import { pairRoutes } from "./pair-routes.js";
 import type { PrincipalStreams } from "./principal-streams.js";
 import type { IdempotencyLookup } from "./idempotency.js";
@@ -84,6 +85,11 @@ export interface HttpDeps {
   lifecycle: { isShuttingDown(): boolean };
   /** Take the client address from X-Forwarded-For (`server.trust_proxy`); the auth hook sees it as `ip`. */
   trustProxy: boolean;
+  /**
+   * Operations (ops.md): the metrics route, `http_per_address` and `http_per_principal`, maintenance and budget
+   * checks of the send routes, `/api/admin/maintenance`, `/api/budgets`, `/api/guard/test`.
+   */
+  ops?: HttpOps;
 }
 
 /**
@@ -130,6 +136,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   app.addHook("onRequest", async (_request, reply) => {
     reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
   });
+  if (deps.ops !== undefined) {
+    addAddressLimitHook(app, { limits: deps.ops.limits, isShuttingDown: () => deps.lifecycle.isShuttingDown(), lockout: deps.lockout });
+  }
   app.setErrorHandler(createErrorHandler(deps.log));
   app.setNotFoundHandler(async (_request, reply) => sendText(reply, 404, NOT_FOUND_TEXT));
   app.addHook("preClose", async () => {
@@ -148,11 +157,13 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     idempotency: deps.idempotency,
     questions: deps.questions,
     principalStreams: deps.principalStreams,
+    ops: deps.ops,
   };
 
   void app.register(async (routes) => {
     routes.addHook("onRequest", ignoreContentType);
-    await routes.register(healthRoutes(deps));
+    if (deps.ops !== undefined) await routes.register(metricsRoute(deps.ops));
+    await routes.register(healthRoutes({ ...deps, maintenance: deps.ops?.maintenance }));
     await routes.register(async (api) => {
       api.addHook("onRequest", async (_request, reply) => {
         if (deps.lifecycle.isShuttingDown()) return sendError(reply, 503, "gateway shutting down");
@@ -163,6 +174,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       await api.register(pairRoutes({ pairing: deps.pairing }));
       await api.register(async (jwt) => {
         addAuthHook(jwt, deps.auth);
+        if (deps.ops !== undefined) addPrincipalLimitHook(jwt, deps.ops.limits);
         await jwt.register(
           agentRoutes({
             agents: deps.agents,
@@ -171,9 +183,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
           }),
         );
         await jwt.register(sendRoutes(sendDeps));
-        await jwt.register(statsRoutes({ usage: deps.usage }));
+        await jwt.register(statsRoutes({ usage: deps.usage, currency: deps.ops?.currency }));
+        if (deps.ops !== undefined) await jwt.register(opsApiRoutes(deps.ops));
         await jwt.register(cancelRoutes({ conversations: deps.conversations }));
-        await jwt.register(threadRoutes({ threads: deps.threads, ledger: deps.ledger, usage: deps.usage }));
+        await jwt.register(threadRoutes({ threads: deps.threads, ledger: deps.ledger, usage: deps.usage, currency: deps.ops?.currency }));
         await jwt.register(bindingRoutes({ agents: deps.agents, bindings: deps.bindingService }));
         await jwt.register(approvalRoutes({ approvals: deps.approvals }));
         await jwt.register(questionRoutes({ questions: deps.questions }));

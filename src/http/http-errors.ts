@@ -2,6 +2,7 @@
 // ABOUTME: Installed as fastify's error handler so no framework default message ever reaches a client.
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { isGatewayError, type ErrorCode, type ErrorReason } from "../lib/gateway-error.js";
+import { isRefusal, retryAfterSeconds } from "../lib/refusal.js";
 import type { Logger } from "../lib/logger.js";
 import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./http-reply.js";
 
@@ -57,6 +58,8 @@ export function httpErrorOf(err: unknown): { status: number; message: string; is
   if (err instanceof HttpError) {
     return { status: err.statusCode, message: err.message, isUnexpected: err.statusCode >= 500 };
   }
+  // A budget refusal is 402, not 429: waiting does not help (ops.md §4.5).
+  if (isRefusal(err) && err.kind === "budget") return { status: 402, message: err.message, isUnexpected: false };
   if (isGatewayError(err)) {
     const status = STATUS_BY_CODE[err.code];
     const shown = err.reason === undefined ? undefined : SHOWN_INTERNAL_TEXT[err.reason];
@@ -91,6 +94,7 @@ export function createErrorHandler(log: Logger) {
     }
     if (status === 413) reply.header("connection", "close");
     if (err instanceof HttpError) for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
+    if (isRefusal(err) && err.retryAfterMs !== undefined) reply.header("retry-after", String(retryAfterSeconds(err.retryAfterMs)));
     return sendError(reply, status, message);
   };
 }

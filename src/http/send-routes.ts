@@ -26,6 +26,7 @@ import { resolveSendTarget, type BindingLookup } from "../conversation/send-targ
 import type { PrincipalStreams } from "./principal-streams.js";
 import type { SseRegistry } from "./sse-channel.js";
 import { SseTurnWriter } from "./sse-writer.js";
+import type { Budgets } from "../ops/budgets.js";
 
 export interface SendRouteDeps {
   agents: AgentManager;
@@ -41,6 +42,8 @@ export interface SendRouteDeps {
   questions?: Pick<QuestionRouter, "addRecipient"> | undefined;
   /** Send streams by caller principal, so revoking or deleting the caller ends its streams (http-api.md §10.4). */
   principalStreams?: PrincipalStreams | undefined;
+  /** Maintenance and budget checks of ops.md §4.5 (maintenance after idempotency, budget after the target). */
+  ops?: { maintenance: { check(): void }; budgets: Pick<Budgets, "check"> } | undefined;
 }
 
 /** The sender recorded for leader sends. */
@@ -72,7 +75,9 @@ export function sendRoutes(deps: SendRouteDeps) {
       });
       const duplicate = await earlyDuplicate(deps, idempotency);
       if (duplicate) return sendDuplicate(reply, duplicate);
+      deps.ops?.maintenance.check();
       const target = await resolveSendTarget({ agentId, frontend, channelId, threadId }, deps);
+      await deps.ops?.budgets.check({ principalId: principal.id, agentId: target.agentId, actor: principal.id });
       return streamTurn(reply, deps, {
         agentId: target.agentId,
         thread: target.thread,
@@ -100,7 +105,9 @@ export function createLeaderSendHandler(deps: SendRouteDeps) {
     const idempotency = claimFor(request, principal.id, { op: "http.agent_send", agent_id: agentId, message });
     const duplicate = await earlyDuplicate(deps, idempotency);
     if (duplicate) return sendDuplicate(reply, duplicate);
+    deps.ops?.maintenance.check();
     if (deps.agents.get(agentId) === undefined) throw new GatewayError("NOT_FOUND", "agent not found");
+    await deps.ops?.budgets.check({ principalId: principal.id, agentId, actor: principal.id });
     return streamTurn(reply, deps, {
       agentId,
       thread: { frontendName: "leader", externalId: `leader:${deps.ids.uuid()}` },
@@ -108,6 +115,7 @@ export function createLeaderSendHandler(deps: SendRouteDeps) {
       content: message,
       actorPrincipalId: principal.id,
       idempotency,
+      ingress: "http",
     });
   };
 }

@@ -10,6 +10,8 @@ import { queryParam } from "./route-input.js";
 
 export interface StatsRouteDeps {
   usage: UsageRepository;
+  /** `costs.currency`; the cost fields of ops.md §4.3 follow the token totals. */
+  currency?: string | undefined;
 }
 
 /** Registers `/api/stats/usage` (GET only; other methods 405). Must be registered inside the JWT scope. */
@@ -18,9 +20,14 @@ export function statsRoutes(deps: StatsRouteDeps) {
     app.all("/api/stats/usage", async (request, reply) => {
       if (request.method !== "GET") return sendMethodNotAllowed(reply);
       const stats = await deps.usage.stats(usageFilterOf(request));
-      return sendJson(reply, 200, usageTotals(stats));
+      return sendJson(reply, 200, { ...usageTotals(stats), ...costFields(stats, deps.currency ?? "USD") });
     });
   };
+}
+
+/** `cost`, `currency`, `unpriced_requests` (ops.md §4.3), after the existing keys. */
+export function costFields(stats: { costMicros: number; unpricedRequests: number }, currency: string) {
+  return { cost: stats.costMicros / 1_000_000, currency, unpriced_requests: stats.unpricedRequests };
 }
 
 /**

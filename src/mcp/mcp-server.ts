@@ -46,6 +46,25 @@ export interface McpServerOptions {
   now?: () => number;
   idleTtlMs?: number;
   maxSessions?: number;
+  /** Operations' hooks (ops.md): limits, metrics and the command guard; absent, none apply. */
+  ops?: McpOps;
+}
+
+/** What operations see of the MCP edge. Every hook is synchronous except the guard. */
+export interface McpOps {
+  /** `mcp_calls` per session before §6.7 step 1: return the retry hint in ms when refused, else 0. */
+  takeCall(sessionKey: string): number;
+  sessionOpened(): void;
+  sessionClosed(): void;
+  /** Each JSON-RPC request after authentication, by method. */
+  request(method: string): void;
+  /** A refused credential (401/403 before the transport). */
+  authFailure(refusal: McpRefusal, hadCredential: boolean): void;
+  /**
+   * The guard over a call after the capability check (ops.md §3.3 source `mcp`): resolves to a refusal text
+   * (`denied by guard: …`, `denied by approval`) when the call must not run, else undefined.
+   */
+  guard?(call: { toolName: string; inputJson: string; requestId: string; identity: McpIdentity; signal: AbortSignal }): Promise<string | undefined>;
 }
 
 interface Session {
@@ -93,6 +112,16 @@ function credentialOf(request: FastifyRequest): Credential {
 const fingerprintOf = (credential: Credential) =>
   credential.kind === "token" ? createHash("sha256").update(credential.value).digest("hex") : "";
 
+/** Counts the JSON-RPC requests of a body (one message or a batch); responses and notifications are not requests. */
+function countRequests(ops: McpOps, body: unknown): void {
+  const messages = Array.isArray(body) ? body : [body];
+  for (const message of messages) {
+    if (message === null || typeof message !== "object") continue;
+    const { method, id } = message as { method?: unknown; id?: unknown };
+    if (typeof method === "string" && id !== undefined) ops.request(method);
+  }
+}
+
 /**
  * Registers `/mcp` (and `/mcp/<token>`) on a fastify app as an encapsulated plugin with its own 1 MiB JSON body
  * parser and error handler. Returns `close`, which ends every live session; the plugin also closes them on app close.
@@ -105,10 +134,15 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
   const sessions = new Map<string, Session>();
   const identities = new WeakMap<IncomingMessage, McpIdentity>();
 
+  const forget = (id: string): boolean => {
+    if (!sessions.delete(id)) return false;
+    options.ops?.sessionClosed();
+    return true;
+  };
   const endSession = async (id: string) => {
     const session = sessions.get(id);
     if (!session) return;
-    sessions.delete(id);
+    forget(id);
     try {
       await session.transport.close();
     } catch (err) {
@@ -161,6 +195,8 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
       })),
     }));
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      const wait = options.ops?.takeCall(extra.sessionId ?? identity.agentId) ?? 0;
+      if (wait > 0) throw withCode("rate limit exceeded", -32000);
       const { name } = request.params;
       if (name === "") throw withCode("tool name is required", -32602);
       const tool = registry.get(name);
@@ -169,8 +205,13 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
         throw withCode("insufficient capabilities for this tool", -32600);
       }
       const inputJson = JSON.stringify(request.params.arguments ?? {});
+      const callId = randomUUID();
+      if (options.ops?.guard) {
+        const refusal = await options.ops.guard({ toolName: name, inputJson, requestId: callId, identity, signal: extra.signal });
+        if (refusal !== undefined) return { content: [{ type: "text", text: refusal }], isError: true };
+      }
       try {
-        const outcome = await router.route(name, inputJson, randomUUID(), { agentId: identity.agentId }, extra.signal);
+        const outcome = await router.route(name, inputJson, callId, { agentId: identity.agentId }, extra.signal);
         if ("outputJson" in outcome) return { content: [{ type: "text", text: outcome.outputJson }] };
         return { content: [{ type: "text", text: outcome.error }], isError: true };
       } catch (err) {
@@ -190,6 +231,7 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
       return reply.code(405).header("allow", ALLOW).send();
     }
     const identity = identities.get(request.raw) as McpIdentity;
+    if (options.ops !== undefined && request.method === "POST") countRequests(options.ops, request.body);
     const sessionId = request.headers["mcp-session-id"];
     let session: Session | undefined;
     if (typeof sessionId !== "string" || sessionId === "") {
@@ -204,9 +246,10 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
         enableJsonResponse: true,
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, server, identity, fingerprint, lastUsed: now() });
+          options.ops?.sessionOpened();
         },
         onsessionclosed: (id) => {
-          sessions.delete(id);
+          forget(id);
         },
       });
       await server.connect(transport);
@@ -252,6 +295,7 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
       if (typeof sessionHeader === "string" && sessionHeader !== "") return undefined;
       const result = await authenticate(request);
       if ("status" in result) {
+        options.ops?.authFailure(result, credentialOf(request).kind !== "none");
         return reply.code(result.status).header("www-authenticate", 'Bearer realm="mcp"').send(rpcError(-32600, result.message));
       }
       identities.set(request.raw, result);

@@ -20,6 +20,8 @@ import {
   encodeLedgerEvent,
   encodeStreamMessage,
 } from "./conversation-codec.js";
+import type { Budgets } from "../ops/budgets.js";
+import type { RateLimits } from "../ops/rate-limits.js";
 import type { RpcPrincipal } from "./rpc-auth.js";
 import { authenticatedServerStream, authenticatedUnary, methodPath, type RpcHandlerFactory } from "./rpc-handlers.js";
 import { grpcStatusOf, toGrpcError } from "./status-map.js";
@@ -40,6 +42,12 @@ export interface ClientConversationDeps {
   approvals: Pick<ApprovalService, "answer" | "listPending">;
   questions: Pick<QuestionRouter, "answer" | "listPending">;
   log: Logger;
+  /** Operations (ops.md §2, §4.5): `grpc_send` before step 1, then maintenance and budgets after idempotency. */
+  ops?: {
+    limits: Pick<RateLimits, "check">;
+    maintenance: { check(): void };
+    budgets: Pick<Budgets, "check">;
+  };
   /** StreamEvents engine bounds: the subscriber queue (default 1024) and the idle end (default 5 min; 0 = off). */
   stream?: { maxQueue?: number; idleTimeoutMs?: number };
 }
@@ -180,6 +188,8 @@ export function createClientConversationHandlers(deps: ClientConversationDeps): 
  * content`, NOT_FOUND `agent not found`, UNAVAILABLE `agent unavailable`, INTERNAL `failed to store message`.
  */
 async function sendMessage(deps: ClientConversationDeps, req: pb.ClientSendMessageRequest, caller: RpcPrincipal): Promise<pb.ClientSendMessageResponse> {
+  const ops = deps.ops;
+  ops?.limits.check("grpc_send", caller.id);
   if (req.idempotencyKey === "") throw new GatewayError("INVALID_ARGUMENT", "idempotency_key required");
   if ([...req.idempotencyKey].length > MAX_IDEMPOTENCY_KEY_CHARS) throw new GatewayError("INVALID_ARGUMENT", "idempotency_key too long");
   if (req.conversationKey === "") throw new GatewayError("INVALID_ARGUMENT", "conversation_key required");
@@ -194,6 +204,15 @@ async function sendMessage(deps: ClientConversationDeps, req: pb.ClientSendMessa
       attachments: decodeAttachments(req.attachments),
       actorPrincipalId: caller.id,
       idempotency: { scope: `principal:${caller.id}`, key: req.idempotencyKey, requestHash: clientSendRequestHash(req) },
+      ingress: "grpc",
+      ...(ops === undefined
+        ? {}
+        : {
+            admit: async () => {
+              ops.maintenance.check();
+              await ops.budgets.check({ principalId: caller.id, agentId: req.conversationKey, actor: caller.id });
+            },
+          }),
     });
   } catch (err) {
     if (isGatewayError(err, "ALREADY_EXISTS")) {

@@ -34,7 +34,11 @@ export function methodPath(service: DescService, methodName: string): string {
 }
 
 function asServiceError(status: GrpcStatusError): ServerErrorResponse {
-  return Object.assign(new Error(status.details), { code: status.code, details: status.details });
+  return Object.assign(new Error(status.details), {
+    code: status.code,
+    details: status.details,
+    ...(status.metadata === undefined ? {} : { metadata: status.metadata }),
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 // ABOUTME: The one mapping table from domain errors to gRPC statuses, with redaction of unknown errors.
 // ABOUTME: Unknown failures are logged with their cause and reach the caller as INTERNAL "internal error".
-import { status as GrpcStatus } from "@grpc/grpc-js";
+import { Metadata, status as GrpcStatus } from "@grpc/grpc-js";
 import { GatewayError, type ErrorCode, type ErrorReason } from "../lib/gateway-error.js";
+import { isRefusal } from "../lib/refusal.js";
 import type { Logger } from "../lib/logger.js";
 
 const CODE_TO_STATUS: Record<"OK" | ErrorCode, GrpcStatus> = {
@@ -52,13 +53,20 @@ export interface GrpcStatusError {
   code: GrpcStatus;
   details: string;
   message: string;
+  /** Trailing metadata, e.g. `retry-after-ms` of a rate-limit or maintenance refusal (ops.md §2, §4.5). */
+  metadata?: Metadata;
 }
 
 /** Maps any thrown value to a gRPC status; non-GatewayErrors are logged and redacted. */
 export function toGrpcError(err: unknown, log: Logger, context: Record<string, unknown> = {}): GrpcStatusError {
   if (err instanceof GatewayError) {
     const worded = withGrpcWording(err) as GatewayError;
-    return { code: CODE_TO_STATUS[worded.code], details: worded.message, message: worded.message };
+    const status: GrpcStatusError = { code: CODE_TO_STATUS[worded.code], details: worded.message, message: worded.message };
+    if (isRefusal(err) && err.retryAfterMs !== undefined) {
+      status.metadata = new Metadata();
+      status.metadata.set("retry-after-ms", String(err.retryAfterMs));
+    }
+    return status;
   }
   log.error("unexpected error in gRPC handler", { ...context, cause: err });
   return { code: GrpcStatus.INTERNAL, details: "internal error", message: "internal error" };

@@ -1,6 +1,6 @@
 // ABOUTME: The Kysely Database type: one table interface per SQLite table of shared/spec/store.md §2–§4.
 // ABOUTME: Row types mirror the columns exactly (snake_case); repositories map them to domain records.
-import type { Generated } from "kysely";
+import type { ColumnType, Generated } from "kysely";
 
 /** threads: one row per conversation thread (store.md §2). */
 export interface ThreadRow {
@@ -46,6 +46,15 @@ export interface MessageUsageRow {
   cache_write_tokens: Generated<number>;
   thinking_tokens: Generated<number>;
   created_at: string;
+  /** Priced cost in millionths of `costs.currency` (migration 0003); NULL when unpriced or written before it. */
+  cost_micros: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** settings (migration 0003): small gateway-wide state that survives a restart, e.g. `maintenance`. */
+export interface SettingsRow {
+  key: string;
+  value_json: string;
+  updated_at: string;
 }
 
 export type ToolApprovalStatus = "pending" | "approved" | "denied" | "expired" | "canceled";
@@ -143,6 +152,10 @@ export type AuditAction =
   | "delete_secret"
   | "approve_link"
   | "create_invite"
+  | "guard_match"
+  | "budget_refused"
+  | "budget_warning"
+  | "set_maintenance"
   | "mint_pair_token"
   | "pair_enroll";
 
@@ -309,6 +322,7 @@ export interface Database {
   threads: ThreadRow;
   ledger_events: LedgerEventRow;
   message_usage: MessageUsageRow;
+  settings: SettingsRow;
   tool_approvals: ToolApprovalRow;
   user_questions: UserQuestionRow;
   idempotency_keys: IdempotencyKeyRow;

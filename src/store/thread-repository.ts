@@ -24,7 +24,29 @@ export interface NewThread {
   now: string;
 }
 
+/** A thread in a listing, with the text of its newest `message` event when it has one. */
+export interface ThreadSummary extends Thread {
+  lastMessage: string | undefined;
+}
+
+/** Where a listing page starts: strictly after this (updated_at, id) in newest-first order. */
+export interface ThreadListPosition {
+  updatedAt: string;
+  id: string;
+}
+
+export interface ThreadListQuery {
+  /** Only threads of this agent. */
+  agentId?: string | undefined;
+  /** Only threads with at least one ledger event this principal acted in. */
+  participantId?: string | undefined;
+  after?: ThreadListPosition | undefined;
+  limit: number;
+}
+
 export interface ThreadRepository {
+  /** Threads newest `updated_at` first (ties by id, descending), at most `limit`. */
+  list(query: ThreadListQuery): Promise<ThreadSummary[]>;
   findById(id: string): Promise<Thread | undefined>;
   findByPair(frontendName: string, externalId: string): Promise<Thread | undefined>;
   /** Inserts the thread; `undefined` when its id or its (frontend_name, external_id) pair is already taken. */
@@ -48,6 +70,41 @@ function toThread(row: Selectable<ThreadRow>): Thread {
  */
 export function createThreadRepository(db: StoreExecutor): ThreadRepository {
   return {
+    async list(query) {
+      let q = db
+        .selectFrom("threads as t")
+        .selectAll("t")
+        .select((eb) =>
+          eb
+            .selectFrom("ledger_events as le")
+            .select("le.text")
+            .whereRef("le.thread_id", "=", "t.id")
+            .where("le.type", "=", "message")
+            .orderBy("le.seq", "desc")
+            .limit(1)
+            .as("last_message"),
+        );
+      if (query.agentId !== undefined) q = q.where("t.agent_id", "=", query.agentId);
+      if (query.participantId !== undefined) {
+        const participant = query.participantId;
+        q = q.where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom("ledger_events as mine")
+              .select("mine.seq")
+              .whereRef("mine.thread_id", "=", "t.id")
+              .where("mine.actor_principal_id", "=", participant),
+          ),
+        );
+      }
+      if (query.after !== undefined) {
+        const { updatedAt, id } = query.after;
+        q = q.where((eb) => eb.or([eb("t.updated_at", "<", updatedAt), eb.and([eb("t.updated_at", "=", updatedAt), eb("t.id", "<", id)])]));
+      }
+      const rows = await q.orderBy("t.updated_at", "desc").orderBy("t.id", "desc").limit(query.limit).execute();
+      return rows.map((row) => ({ ...toThread(row), lastMessage: row.last_message ?? undefined }));
+    },
+
     async findById(id) {
       const row = await db.selectFrom("threads").selectAll().where("id", "=", id).executeTakeFirst();
       return row === undefined ? undefined : toThread(row);

@@ -18,6 +18,8 @@ export interface MessageUsage {
   cacheWriteTokens: number;
   thinkingTokens: number;
   createdAt: string;
+  /** Priced cost in millionths of the currency; null when unpriced (ops.md §4.2). */
+  costMicros: number | null;
 }
 
 export interface NewMessageUsage {
@@ -32,6 +34,8 @@ export interface NewMessageUsage {
   cacheWriteTokens: number;
   thinkingTokens: number;
   createdAt: string;
+  /** Priced cost in millionths of the currency; absent or null leaves the row unpriced. */
+  costMicros?: number | null;
 }
 
 /** Filters for stats; `since` is inclusive, `until` exclusive, both normalised ISO timestamps. */
@@ -52,6 +56,16 @@ export interface UsageStats {
   totalTokens: number;
   /** COUNT(DISTINCT request_id). */
   requestCount: number;
+  /** Σ cost_micros of the priced rows. */
+  costMicros: number;
+  /** Distinct request ids among the rows that have an unpriced row. */
+  unpricedRequests: number;
+}
+
+/** Priced spend (Σ cost_micros) per key since a timestamp, for seeding budgets (ops.md §4.4). */
+export interface SpendRow {
+  key: string;
+  costMicros: number;
 }
 
 export interface UsageRepository {
@@ -61,6 +75,13 @@ export interface UsageRepository {
   /** A thread's usage, oldest first (ties by rowid). */
   listByThread(threadId: string): Promise<MessageUsage[]>;
   stats(filter: UsageFilter): Promise<UsageStats>;
+  /** Priced spend per agent_id of the rows created at or after `since`. */
+  spendByAgent(since: string): Promise<SpendRow[]>;
+  /**
+   * Priced spend per principal of the rows created at or after `since`: the `actor_principal_id` of the turn's
+   * inbound message (turns without a principal actor count for none).
+   */
+  spendByPrincipal(since: string): Promise<SpendRow[]>;
 }
 
 function toUsage(row: Selectable<MessageUsageRow>): MessageUsage {
@@ -76,6 +97,7 @@ function toUsage(row: Selectable<MessageUsageRow>): MessageUsage {
     cacheWriteTokens: row.cache_write_tokens,
     thinkingTokens: row.thinking_tokens,
     createdAt: row.created_at,
+    costMicros: row.cost_micros,
   };
 }
 
@@ -98,6 +120,7 @@ export function createUsageRepository(db: StoreExecutor): UsageRepository {
         cache_write_tokens: usage.cacheWriteTokens,
         thinking_tokens: usage.thinkingTokens,
         created_at: usage.createdAt,
+        cost_micros: usage.costMicros ?? null,
       };
       await db.insertInto("message_usage").values(row).execute();
       return toUsage(row);
@@ -138,6 +161,8 @@ export function createUsageRepository(db: StoreExecutor): UsageRepository {
           eb.fn.coalesce(eb.fn.sum<number>("cache_write_tokens"), sql<number>`0`).as("cacheWrite"),
           eb.fn.coalesce(eb.fn.sum<number>("thinking_tokens"), sql<number>`0`).as("thinking"),
           eb.fn.count<number>("request_id").distinct().as("requests"),
+          eb.fn.coalesce(eb.fn.sum<number>("cost_micros"), sql<number>`0`).as("cost"),
+          sql<number>`count(distinct case when cost_micros is null then request_id end)`.as("unpriced"),
         ])
         .executeTakeFirstOrThrow();
       const totalInput = Number(row.input);
@@ -151,7 +176,32 @@ export function createUsageRepository(db: StoreExecutor): UsageRepository {
         totalThinking,
         totalTokens: totalInput + totalOutput + totalThinking,
         requestCount: Number(row.requests),
+        costMicros: Number(row.cost),
+        unpricedRequests: Number(row.unpriced),
       };
+    },
+
+    async spendByAgent(since) {
+      const rows = await db
+        .selectFrom("message_usage")
+        .select((eb) => ["agent_id as key", eb.fn.sum<number>("cost_micros").as("cost")])
+        .where("created_at", ">=", since)
+        .where("cost_micros", "is not", null)
+        .groupBy("agent_id")
+        .execute();
+      return rows.map((row) => ({ key: row.key, costMicros: Number(row.cost) }));
+    },
+
+    async spendByPrincipal(since) {
+      const result = await sql<{ key: string; cost: number }>`
+        SELECT le.actor_principal_id AS key, SUM(mu.cost_micros) AS cost
+        FROM message_usage mu
+        JOIN ledger_events le
+          ON le.request_id = mu.request_id AND le.direction = 'inbound_to_agent' AND le.type = 'message'
+        WHERE mu.created_at >= ${since} AND mu.cost_micros IS NOT NULL AND le.actor_principal_id IS NOT NULL
+        GROUP BY le.actor_principal_id
+      `.execute(db);
+      return result.rows.map((row) => ({ key: row.key, costMicros: Number(row.cost) }));
     },
   };
 }

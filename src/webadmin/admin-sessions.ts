@@ -23,6 +23,8 @@ export interface AdminSessions {
   /** The session named by the `coven_admin_session` cookie of a raw `Cookie` header; store failures throw. */
   resolveCookieHeader(header: string | undefined): Promise<AdminSession | undefined>;
   delete(id: string): Promise<void>;
+  /** Calls `listener` after a session was deleted (logout), so other edges end what it opened. Returns the removal. */
+  onDeleted(listener: (sessionId: string) => void): () => void;
   /** Deletes expired rows now. */
   purgeExpired(): Promise<number>;
   /** Starts the hourly purge (unref'd); `stop` ends it. */
@@ -35,6 +37,7 @@ export function createAdminSessions(deps: { db: StoreExecutor; clock: Clock; log
   const repo = createAdminSessionRepository(deps.db);
   const ttl = deps.ttlMs ?? SESSION_TTL_MS;
   let timer: NodeJS.Timeout | undefined;
+  const deletedListeners = new Set<(sessionId: string) => void>();
   const now = () => isoTimestamp(deps.clock.now());
   const sessions: AdminSessions = {
     async create(userId) {
@@ -52,6 +55,19 @@ export function createAdminSessions(deps: { db: StoreExecutor; clock: Clock; log
     },
     async delete(id) {
       await repo.delete(id);
+      for (const listener of deletedListeners) {
+        try {
+          listener(id);
+        } catch (err) {
+          deps.log.error("admin session listener failed", { cause: err });
+        }
+      }
+    },
+    onDeleted(listener) {
+      deletedListeners.add(listener);
+      return () => {
+        deletedListeners.delete(listener);
+      };
     },
     purgeExpired() {
       return repo.purgeExpired(now());

@@ -8,6 +8,7 @@ import type { ConversationService } from "../conversation/conversation-service.j
 import type { QuestionRouter } from "../conversation/question-router.js";
 import { isGatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
+import { isRefusal } from "../lib/refusal.js";
 import { webAdminActor } from "../store/audit-repository.js";
 import type { AdminSession } from "./admin-sessions.js";
 import { runChatStream, type ChatStreamDeps } from "./chat-stream.js";
@@ -39,6 +40,25 @@ export interface ChatRouteDeps extends Omit<ChatStreamDeps, "conversations" | "a
   approvals: Pick<ApprovalService, "answer" | "listPending">;
   questions: Pick<QuestionRouter, "answer" | "listPending">;
   heartbeatMs?: number;
+  /** Maintenance and budget checks of ops.md §4.5 (text answers 503 and 402). */
+  ops?: SendAdmission | undefined;
+}
+
+/** What the web chat send checks before it writes (ops.md §4.5). */
+export interface SendAdmission {
+  maintenance: { check(): void };
+  budgets: { check(input: { principalId: string | null; agentId: string; actor: string }): Promise<void> };
+}
+
+/** Runs an admission check; a Refusal becomes its text, anything else propagates. */
+async function admissionRefusal(check: () => void | Promise<void>): Promise<string | undefined> {
+  try {
+    await check();
+    return undefined;
+  } catch (err) {
+    if (isRefusal(err)) return err.message;
+    throw err;
+  }
 }
 
 /** Registers the chat routes; open streams end when the app closes. */
@@ -63,7 +83,13 @@ export function chatRoutes(deps: ChatRouteDeps) {
       if (fields === undefined) return sendText(reply, 400, CHAT_TEXT.invalidForm);
       const message = fields.get("message");
       if (message.trim() === "") return sendText(reply, 400, CHAT_TEXT.messageRequired);
+      const refusal = await admissionRefusal(() => deps.ops?.maintenance.check());
+      if (refusal !== undefined) return sendText(reply.header("retry-after", "60"), 503, refusal);
       if (deps.agents.get(agentId) === undefined) return sendText(reply, 404, CHAT_TEXT.notConnected);
+      const overBudget = await admissionRefusal(() =>
+        deps.ops?.budgets.check({ principalId: null, agentId, actor: webAdminActor(session.user.id) }),
+      );
+      if (overBudget !== undefined) return sendText(reply, 402, overBudget);
       try {
         const result = await deps.conversations.send({
           agentId,
@@ -71,6 +97,7 @@ export function chatRoutes(deps: ChatRouteDeps) {
           sender: session.user.username,
           content: message,
           actorPrincipalId: null,
+          ingress: "webchat",
         });
         if (result.status !== "accepted") return sendText(reply, 500, CHAT_TEXT.sendFailed);
         const key = flightKey(session.user.id, agentId);

@@ -16,10 +16,21 @@ import type { StoreExecutor } from "../store/transaction.js";
 import { createAdminGuard, type AdminGuard } from "./admin-guard.js";
 import { createAdminSessions, type AdminSessions } from "./admin-sessions.js";
 import { authRoutes } from "./auth-routes.js";
-import { chatRoutes } from "./chat-routes.js";
+import { chatRoutes, type SendAdmission } from "./chat-routes.js";
+import { adminPageRoutes } from "./admin-pages-routes.js";
+import type { BindingService } from "../conversation/binding-service.js";
+import type { LinkService } from "../auth/link-service.js";
+import type { ToolRegistry } from "../packs/tool-registry.js";
+import { isoTimestamp } from "../lib/clock.js";
+import { createAdminReadRepository } from "../store/admin-read-repository.js";
+import { createLinkCodeRepository } from "../store/link-code-repository.js";
+import { createUsageReportRepository } from "../store/usage-report-repository.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
 import { registerWebBodyParser } from "./form-body.js";
 import { pairTokenRoutes } from "./pair-token-routes.js";
+import { passkeyRoutes } from "./passkey-routes.js";
+import { deriveRelyingParty, type RelyingParty } from "./webauthn-config.js";
+import { createWebauthnCredentialRepository } from "../store/webauthn-credential-repository.js";
 import { findStaticRoot, loadStaticAssets, staticRoutes } from "./static-files.js";
 import type { WebContext } from "./web-context.js";
 
@@ -41,6 +52,9 @@ export interface WebAdminDeps {
   conversations: ConversationService;
   hub: EventHub;
   ledger: LedgerRepository;
+  bindings: BindingService;
+  links: Pick<LinkService, "approve">;
+  registry: Pick<ToolRegistry, "listPacks">;
   /** The hub queue bound of one chat stream. */
   subscriberQueue: number;
   /** QR device pairing: `POST /api/admin/link/pair-token` mints through it. */
@@ -52,6 +66,8 @@ export interface WebAdminDeps {
   version: string;
   maxBodyBytes: number;
   lifecycle: { isShuttingDown(): boolean };
+  /** Maintenance and budget checks of the web chat send (ops.md §4.5). */
+  sendAdmission?: SendAdmission | undefined;
 }
 
 export interface WebAdmin {
@@ -82,6 +98,31 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
     pendingApprovalCount: async () => (await deps.approvals.listPending()).length,
   };
 
+  /** The dashboard's cards, all-time usage and packs (§5.1). */
+  const summary = async () => {
+    const packs = deps.registry.listPacks();
+    const usage = await createUsageReportRepository(deps.db).byAgent({});
+    const t = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, thinking: 0, total: 0, requests: 0 };
+    for (const u of usage) for (const k of Object.keys(t) as Array<keyof typeof t>) t[k] += u[k];
+    const now = isoTimestamp(deps.clock.now());
+    return {
+      cards: [
+        { label: "Connected agents", value: deps.agents.list().length },
+        { label: "Packs", value: packs.length },
+        { label: "Tools", value: packs.reduce((n, p) => n + p.tools.length, 0) },
+        { label: "Threads", value: await createAdminReadRepository(deps.db).threadCount() },
+        { label: "Pending approvals", value: (await deps.approvals.listPending()).length },
+        { label: "Pending link codes", value: (await createLinkCodeRepository(deps.db).listPending(now)).length },
+      ],
+      usage: t,
+      packs: packs.map((p) => ({ id: p.id, version: p.version, toolCount: p.tools.length })),
+    };
+  };
+
+  let rp: { value: RelyingParty | undefined } | undefined;
+  /** Derived once, on first use: the base URL may depend on the bound HTTP port. */
+  const relyingParty = () => (rp ??= { value: deriveRelyingParty(deps.baseUrl(), deps.log) }).value;
+
   async function plugin(app: FastifyInstance): Promise<void> {
     await app.register(async (web) => {
       web.decorateRequest("adminSession", null);
@@ -95,7 +136,27 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
       });
       await web.register(staticRoutes(assets));
       await web.register(authRoutes({ ctx, identity: deps.identity, isAuthEnabled: deps.isAuthEnabled, grpcPort: deps.grpcPort }));
-      await web.register(dashboardRoutes({ ctx, agents: deps.agents }));
+      await web.register(
+        dashboardRoutes({
+          ctx,
+          agents: deps.agents,
+          sources: { passkeysOf: (userId) => createWebauthnCredentialRepository(deps.db).listByUser(userId), summary },
+        }),
+      );
+      await web.register(passkeyRoutes({ ctx, relyingParty }));
+      await web.register(
+        adminPageRoutes({
+          ctx,
+          agents: deps.agents,
+          identity: deps.identity,
+          bindings: deps.bindings,
+          approvals: deps.approvals,
+          questions: deps.questions,
+          links: deps.links,
+          registry: deps.registry,
+          isAuthEnabled: deps.isAuthEnabled,
+        }),
+      );
       await web.register(
         chatRoutes({
           ctx,
@@ -108,6 +169,7 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
           clock: deps.clock,
           log: deps.log,
           maxQueue: deps.subscriberQueue,
+          ops: deps.sendAdmission,
         }),
       );
       await web.register(pairTokenRoutes({ pairing: deps.pairing, guard }));

@@ -6,6 +6,7 @@ import { agentListing } from "../agent/agent-listing.js";
 import { pendingApprovalJson, pendingQuestionJson } from "../conversation/pending-json.js";
 import { isoTimestamp } from "../lib/clock.js";
 import { isGatewayError } from "../lib/gateway-error.js";
+import { isRefusal } from "../lib/refusal.js";
 import type { UserQuestion } from "../store/question-repository.js";
 import type { WsDeps } from "./ws-deps.js";
 import { authenticateHello, type WsCredentials, type WsIdentity } from "./ws-identity.js";
@@ -63,6 +64,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
   #recipients = new Map<string, () => void>();
   #queue: TopicEntry[] = [];
   #early: unknown[] = [];
+  #isCorked = false;
   #holds = 0;
   #topics: WsTopics;
   #isShuttingDown = false;
@@ -93,7 +95,10 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     this.#set.added(this);
     this.#ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
     this.#ws.on("pong", () => this.#heard());
-    this.#ws.on("close", () => this.#cleanup());
+    this.#ws.on("close", (code: number) => {
+      this.#deps.ops?.closed(code);
+      this.#cleanup();
+    });
     this.#ws.on("error", (err) => this.#deps.log.debug("ws socket error", { conn_id: this.connId, cause: err }));
     this.#raw.on("drain", () => this.#onDrain());
     this.#after(this.#deps.limits.wsHelloTimeoutMs, () => {
@@ -175,6 +180,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
 
   #cleanup(): void {
     if (this.#state === "closed") return;
+    if (this.#state === "open") this.#deps.ops?.established(-1);
     this.#state = "closed";
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
@@ -211,12 +217,28 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     if (this.#state === "closed" || this.#ws.readyState !== WS_OPEN) return;
     this.#seq += 1;
     const frame = topic === undefined ? { type: "event", event, seq: this.#seq, payload } : { type: "event", event, topic, seq: this.#seq, payload };
-    this.#ws.send(JSON.stringify(frame));
+    this.#send(JSON.stringify(frame));
   }
 
   #writeFrame(frame: Record<string, unknown>): void {
     if (this.#ws.readyState !== WS_OPEN) return;
-    this.#ws.send(JSON.stringify(frame));
+    this.#send(JSON.stringify(frame));
+  }
+
+  /**
+   * Frames of one event-loop turn leave in one socket write: the raw socket is corked at the first and uncorked at
+   * `setImmediate` (grpc-js hands over one agent message per turn; without this every chunk cost its own write).
+   */
+  #send(text: string): void {
+    if (!this.#isCorked) {
+      this.#isCorked = true;
+      this.#raw.cork();
+      setImmediate(() => {
+        this.#isCorked = false;
+        this.#raw.uncork();
+      });
+    }
+    this.#ws.send(text);
   }
 
   get #isOverLimit(): boolean {
@@ -394,7 +416,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
         agents: this.#deps.agents.list().map(agentListing),
         pending_approvals: approvals.map(pendingApprovalJson),
         pending_questions: questions.map(pendingQuestionJson),
-        maintenance: { enabled: false, message: "", since: null },
+        maintenance: this.#deps.ops?.maintenance.state() ?? { enabled: false, message: "", since: null },
       },
       policy: {
         max_payload: limits.wsMaxPayloadBytes,
@@ -404,6 +426,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
       },
     });
     this.#state = "open";
+    this.#deps.ops?.established(1);
     this.#deps.log.debug("ws connection established", { conn_id: this.connId, identity: identity.id });
     if (identity.expiresAtMs !== undefined) {
       this.#closeAt(identity.expiresAtMs, identity.kind === "webadmin" ? "session ended" : "token expired");
@@ -441,12 +464,20 @@ export class WsConnection implements RunOutlet, TopicOutlet {
       return;
     }
     const id = frame.id;
+    const ops = this.#deps.ops;
+    const method = typeof frame.method === "string" && (METHOD_NAMES as readonly string[]).includes(frame.method) ? frame.method : "unknown";
     const respond = (result: { payload: Record<string, unknown> } | { error: { code: string; message: string; retry_after_ms?: number } }) => {
+      ops?.requestAnswered(method, "payload" in result ? "OK" : result.error.code);
       if ("payload" in result) this.#writeFrame({ type: "res", id, ok: true, payload: result.payload });
       else this.#writeFrame({ type: "res", id, ok: false, error: result.error });
     };
     if (this.#isShuttingDown || this.#deps.lifecycle.isShuttingDown()) {
       respond({ error: { code: "UNAVAILABLE", message: "gateway shutting down" } });
+      return;
+    }
+    const wait = ops?.takeRequest(this.connId) ?? 0;
+    if (wait > 0) {
+      respond({ error: { code: "RESOURCE_EXHAUSTED", message: "rate limit exceeded", retry_after_ms: wait } });
       return;
     }
     if (this.#inProgress.has(id)) {
@@ -471,6 +502,10 @@ export class WsConnection implements RunOutlet, TopicOutlet {
         answer.afterResponse?.();
       })
       .catch((err: unknown) => {
+        if (isRefusal(err) && err.retryAfterMs !== undefined) {
+          respond({ error: { code: err.code, message: err.message, retry_after_ms: err.retryAfterMs } });
+          return;
+        }
         if (isGatewayError(err) && (err.code !== "INTERNAL" || SHOWN_INTERNAL_REASONS.has(err.reason ?? ""))) {
           respond({ error: { code: err.code, message: err.message } });
           return;

@@ -59,4 +59,21 @@ export interface WsDeps {
   ids: IdSource;
   log: Logger;
   lifecycle: { isShuttingDown(): boolean };
+  /** Operations (ops.md): the `ws_requests` bucket, send admission, metrics. Absent: none apply. */
+  ops?: WsOps | undefined;
+}
+
+/** What operations see of the WebSocket edge; every hook is O(1) except the admission checks of `send`. */
+export interface WsOps {
+  /** Takes a token of the connection's `ws_requests` bucket: 0 granted, else the retry hint in ms. */
+  takeRequest(connId: string): number;
+  /** A `req` answered: its method (or `unknown`) and `OK` or the error code. */
+  requestAnswered(method: string, code: string): void;
+  /** The hello succeeded (an established connection) / an established connection ended. */
+  established(delta: 1 | -1): void;
+  /** The socket closed with this code. */
+  closed(code: number): void;
+  /** Maintenance (UNAVAILABLE with retry 60 s) after idempotency; budgets after the target. */
+  maintenance: { check(): void; state(): { enabled: boolean; message: string; since: string | null } };
+  budgets: { check(input: { principalId: string | null; agentId: string; actor: string }): Promise<void> };
 }

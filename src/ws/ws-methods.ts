@@ -124,7 +124,9 @@ async function send(ctx: MethodContext, params: Params): Promise<MethodAnswer> {
     if (existing.requestHash !== hash) throw reusedKey();
     return { payload: duplicate(existing) };
   }
+  deps.ops?.maintenance.check();
   const target = await resolveSendTarget({ agentId, frontend, channelId, threadId }, deps);
+  await deps.ops?.budgets.check({ principalId: identity.ledgerActor, agentId: target.agentId, actor: identity.id });
   const { run, track } = ctx.newRun(target.agentId);
   let result;
   try {
@@ -136,6 +138,7 @@ async function send(ctx: MethodContext, params: Params): Promise<MethodAnswer> {
       actorPrincipalId: identity.ledgerActor,
       idempotency: claim,
       sink: run,
+      ingress: "ws",
     });
   } catch (err) {
     run.discard();

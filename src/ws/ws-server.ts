@@ -21,6 +21,8 @@ export interface WsServer {
   closeAdminSession(sessionId: string): void;
   /** Stop began: `shutdown` to every established connection, 1012 once its runs ended (§9). */
   beginShutdown(): void;
+  /** Maintenance changed (ops.md §5): a `maintenance` event to every established connection. */
+  announceMaintenance(state: { enabled: boolean; message: string; since: string | null }): void;
   /** End of the graceful phase: close what is left with 1012 and destroy it shortly after. */
   closeAll(): Promise<void>;
 }
@@ -122,6 +124,9 @@ export async function mountWsServer(app: FastifyInstance, deps: WsDeps): Promise
     },
     beginShutdown() {
       for (const conn of [...connections]) conn.beginShutdown();
+    },
+    announceMaintenance(state) {
+      for (const conn of [...connections]) if (conn.isEstablished) conn.writeEvent("maintenance", { ...state });
     },
     async closeAll() {
       const open = [...connections];

@@ -16,16 +16,17 @@ const ALLOWED: Record<string, string[]> = {
   agent: ["lib", "config", "store", "auth"],
   conversation: ["lib", "store", "agent", "config"],
   packs: ["lib", "store", "agent", "conversation", "config"],
-  rpc: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "gen"],
-  http: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
+  ops: ["lib", "config", "store"],
+  rpc: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops", "gen"],
+  http: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops"],
   mcp: ["lib", "packs", "auth"],
-  webadmin: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
-  ws: ["lib", "config", "store", "auth", "agent", "conversation", "packs"],
-  gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "rpc", "http", "mcp", "webadmin", "ws"],
+  webadmin: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops"],
+  ws: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops"],
+  gateway: ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops", "rpc", "http", "mcp", "webadmin", "ws"],
   gen: [],
 };
 
-const DOMAIN = ["lib", "config", "store", "auth", "agent", "conversation", "packs"];
+const DOMAIN = ["lib", "config", "store", "auth", "agent", "conversation", "packs", "ops"];
 const FRAMEWORKS = ["fastify", "@fastify/", "@grpc/", "@connectrpc/", "@modelcontextprotocol/", "@bufbuild/"];
 
 function walk(dir: string): string[] {
@@ -100,8 +101,8 @@ describe("import layering (STYLE.md)", () => {
     expect(violations).toEqual([]);
   });
 
-  it("scans src/packs, src/mcp, src/webadmin and src/ws", () => {
-    for (const folder of ["packs", "mcp", "webadmin", "ws"]) expect(files.some((f) => srcFolderOf(f) === folder)).toBe(true);
+  it("scans src/packs, src/mcp, src/webadmin, src/ws and src/ops", () => {
+    for (const folder of ["packs", "mcp", "webadmin", "ws", "ops"]) expect(files.some((f) => srcFolderOf(f) === folder)).toBe(true);
   });
 
   it("src/webadmin imports no other edge (http, rpc, mcp, ws) and no generated code", () => {

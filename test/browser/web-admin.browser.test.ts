@@ -1,5 +1,6 @@
 // ABOUTME: The web admin in a real Chromium (web-admin.md §10.2): setup, sign-in, chat with markdown that stays
 // ABOUTME: inert, approvals and questions that survive reload, cancel, invites and CSP hygiene, one browser launch.
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { ScriptedAgent } from "../rpc/support/conversation-clients.js";
@@ -65,6 +66,62 @@ if (!hasChromium) {
       await page.fill('input[name="password"]', ADMIN.password);
       await page.click('[data-testid="login-form"] button[type="submit"]');
       await page.waitForURL(`${base}/`, WAIT);
+    });
+
+    it("3. passkeys: register on the dashboard, sign in with it, an unknown one is refused", async () => {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("WebAuthn.enable", { enableUI: false });
+      const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+        options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      });
+      await page.goto(`${base}/admin/`);
+      await page.click('[data-testid="add-passkey"]');
+      await page.locator('[data-testid="passkey-status"]', { hasText: "Passkey registered successfully!" }).waitFor(WAIT);
+      const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+      expect(credentials).toHaveLength(1);
+      const rows = await gw.gateway.store.db.selectFrom("webauthn_credentials").selectAll().execute();
+      expect(rows).toHaveLength(1);
+      const b64url = (credentials[0]?.credentialId ?? "").replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+      expect(Buffer.from(rows[0]!.credential_id).toString("base64url")).toBe(b64url);
+      expect(rows[0]!.attestation_type).toBe("none");
+      const countBefore = rows[0]!.sign_count;
+
+      await page.click('[data-testid="logout-form"] button');
+      await page.waitForURL(`${base}/login`, WAIT);
+      await page.click('[data-testid="passkey-login"]', WAIT);
+      await page.waitForURL(`${base}/`, WAIT);
+      await page.getByText("Select an agent to start chatting").waitFor(WAIT);
+      const after = await gw.gateway.store.db.selectFrom("webauthn_credentials").select("sign_count").executeTakeFirstOrThrow();
+      expect(after.sign_count).toBeGreaterThan(countBefore);
+      await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId });
+
+      // An authenticator holding a credential the gateway never registered.
+      const stranger = await browser.newContext();
+      try {
+        const other = consoleLog.watch(await stranger.newPage());
+        const otherCdp = await stranger.newCDPSession(other);
+        await otherCdp.send("WebAuthn.enable", { enableUI: false });
+        const added = await otherCdp.send("WebAuthn.addVirtualAuthenticator", {
+          options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+        });
+        const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+        await otherCdp.send("WebAuthn.addCredential", {
+          authenticatorId: added.authenticatorId,
+          credential: {
+            credentialId: randomBytes(16).toString("base64"),
+            isResidentCredential: true,
+            rpId: "localhost",
+            privateKey: privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
+            userHandle: Buffer.from("nobody").toString("base64"),
+            signCount: 0,
+          },
+        });
+        await other.goto(`${base}/login`);
+        await other.click('[data-testid="passkey-login"]', WAIT);
+        await other.locator('[data-testid="passkey-status"]', { hasText: "Unknown credential" }).waitFor(WAIT);
+      } finally {
+        await stranger.close();
+      }
     });
 
     it("4. chat with an agent: the streamed reply renders markdown and completes on done", async () => {

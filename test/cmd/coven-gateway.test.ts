@@ -93,6 +93,28 @@ describe("coven-gateway serve", () => {
     expect(io.err()).toMatch(/^Error: loading config: reading config file: .*nope\.yaml/);
   });
 
+  it("with logging.format json, stdout is pure JSON lines: banner on stderr, grpc-js's bind complaint routed through our logger", async () => {
+    const dir = tempDir();
+    const holder = createServer();
+    await new Promise<void>((resolveListen) => holder.listen(0, "127.0.0.1", resolveListen));
+    try {
+      const taken = (holder.address() as { port: number }).port;
+      const path = join(dir, "gateway.yaml");
+      writeFileSync(path, `server:\n  grpc_addr: "127.0.0.1:${taken}"\n  http_addr: "127.0.0.1:0"\ndatabase:\n  path: "${join(dir, "gw.db")}"\nlogging:\n  format: json\n`);
+      const io = captureIo({ COVEN_CONFIG: path, HOME: dir });
+      expect(await main(["serve"], io)).toBe(1);
+      const lines = io.out().trimEnd().split("\n");
+      const parsed = lines.map((l) => JSON.parse(l) as { msg: string; level: string; detail?: string });
+      expect(parsed.map((e) => e.msg)).toContain("starting coven-gateway");
+      expect(parsed.find((e) => e.msg === "grpc-js")?.detail).toMatch(/No address added/);
+      expect(io.err()).toContain("    ▶ Config:    " + path + "\n");
+      expect(io.err()).toContain("version: ");
+      expect(io.err()).toMatch(/Error: creating gateway: listening on gRPC address: /);
+    } finally {
+      await new Promise<void>((resolveClose) => holder.close(() => resolveClose()));
+    }
+  });
+
   it("serves both ports from a COVEN_CONFIG file, logs the bound ports, and stops on the signal", async () => {
     const dir = tempDir();
     const controller = new AbortController();

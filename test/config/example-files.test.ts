@@ -186,7 +186,8 @@ tailscale:                        # NOT SUPPORTED YET: must stay disabled
       MATRIX_ACCESS_TOKEN: "syt-1",
     };
     const { config, warnings } = loadText(fx, text, env);
-    expect(warnings).toEqual(["metrics endpoint not implemented; metrics.* ignored"]);
+    // metrics are implemented now (ops.md §8): enabling them warns no more.
+    expect(warnings).toEqual([]);
     expect(config.server).toEqual({ grpcAddr: "0.0.0.0:50051", httpAddr: "0.0.0.0:8080", trustProxy: false });
     expect(config.database.path).toBe("./coven-gateway.db");
     expect(config.auth).toMatchObject({ jwtSecret: GOOD_SECRET, agentAutoRegistration: "approved" });
@@ -194,6 +195,6 @@ tailscale:                        # NOT SUPPORTED YET: must stay disabled
     expect(config.tailscale).toMatchObject({ enabled: false, hostname: "coven-gateway", authKey: "tskey-abc", https: true });
     expect(config.frontends.slack).toEqual({ enabled: false, appToken: "xapp-1", botToken: "xoxb-1", allowedChannels: [] });
     expect(config.frontends.matrix).toMatchObject({ homeserver: "https://matrix.org", userId: "@bot:matrix.org", accessToken: "syt-1" });
-    expect(config.metrics).toEqual({ enabled: true, path: "/metrics" });
+    expect(config.metrics).toEqual({ enabled: true, path: "/metrics", token: "" });
   });
 });

@@ -100,7 +100,7 @@ describe("layering over defaults", () => {
 
   it("lets an explicit empty string override the default", () => {
     expect(loadError(fx, 'server:\n  grpc_addr: ""\n')).toBe("validating config: server.grpc_addr is required");
-    expect(loadText(fx, 'metrics:\n  path: ""\n').config.metrics.path).toBe("");
+    expect(loadText(fx, 'webadmin:\n  base_url: ""\n').config.webadmin.baseUrl).toBe("");
   });
 
   it("treats an empty duration string as absent", () => {
@@ -167,8 +167,8 @@ describe("${VAR} expansion in the loader", () => {
   });
 
   it("has no default syntax: ${A:-b} yields \"\"", () => {
-    const { config, warnings } = loadText(fx, 'metrics:\n  path: "${A:-/m}"\n', { A: "set" });
-    expect(config.metrics.path).toBe("");
+    const { config, warnings } = loadText(fx, 'logging:\n  format: "${A:-/m}"\n', { A: "set" });
+    expect(config.logging.format).toBe("text");
     expect(warnings).toEqual(["environment variable not set in config var=A:-/m"]);
   });
 
@@ -260,13 +260,12 @@ describe("unknown keys, enums and feature warnings", () => {
     expect(odd.warnings).toEqual(['unknown auth.agent_auto_registration "auto", treating it as pending']);
   });
 
-  it("warns when metrics or frontends are enabled", () => {
+  it("warns when frontends are enabled (metrics are implemented and warn no more, ops.md §8)", () => {
     const { warnings } = loadText(
       fx,
       "metrics:\n  enabled: true\nfrontends:\n  slack:\n    enabled: true\n  matrix:\n    enabled: true\n",
     );
     expect(warnings).toEqual([
-      "metrics endpoint not implemented; metrics.* ignored",
       "frontends.slack is not implemented in the gateway; ignored",
       "frontends.matrix is not implemented in the gateway; ignored",
     ]);

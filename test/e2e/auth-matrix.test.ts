@@ -84,6 +84,7 @@ const HTTP_ROUTES: readonly HttpRoute[] = [
   { method: "GET", path: "/api/bindings", gate: "jwt" },
   { method: "POST", path: "/api/bindings", gate: "admin", body: {} },
   { method: "DELETE", path: "/api/bindings", gate: "admin" },
+  { method: "GET", path: "/api/threads", gate: "jwt" },
   { method: "GET", path: `/api/threads/${THREAD}/messages`, gate: "jwt" },
   { method: "GET", path: `/api/threads/${THREAD}/usage`, gate: "jwt" },
   { method: "GET", path: "/api/stats/usage", gate: "jwt" },
@@ -155,6 +156,10 @@ const RPCS: readonly Rpc[] = [
   { service: "GatewayService", method: "Inject", kind: "unary", gate: "admin" },
   { service: "GatewayService", method: "CancelRequest", kind: "unary", gate: "admin" },
   { service: "GatewayService", method: "ListAgentStates", kind: "unary", gate: "any" },
+  // packs-mcp.md §2.1: any authenticated principal past the status gate; no role check. The empty manifest is refused
+  // with INVALID_ARGUMENT only after auth passed, so an authorized call answers at once.
+  { service: "PackService", method: "Register", kind: "server-stream", gate: "any" },
+  { service: "PackService", method: "ToolResult", kind: "unary", gate: "any" },
 ];
 
 function expectedRpc(rpc: Rpc, credential: Credential): RpcOutcome {

@@ -196,6 +196,24 @@ describe("PackService through the whole gateway", () => {
     expect(pack.requests).toHaveLength(1);
   });
 
+  it("drops a call whose agent disconnects (context canceled): its request_id is free again at once", async () => {
+    const { gw, openPack, openAgent } = await gateway();
+    const pack = openPack({ pack_id: "demo", tools: [ECHO] });
+    await pack.headers;
+    const leaving = await openAgent("leaving");
+    callTool(leaving, "shared-id", "echo", { text: "1" });
+    await pack.received(1);
+    leaving.cancel();
+    // The gateway forgets the agent and aborts its calls in the same step.
+    await expect.poll(() => gw.gateway.agents.get("leaving")).toBeUndefined();
+    const staying = await openAgent("staying");
+    callTool(staying, "shared-id", "echo", { text: "2" });
+    await pack.received(2);
+    expect(pack.requests[1]).toMatchObject({ request_id: "shared-id", input_json: '{"text":"2"}' });
+    await pack.result("shared-id", { output_json: "second" });
+    expect(await resultOf(staying, "shared-id")).toMatchObject({ output_json: "second" });
+  });
+
   it("keeps a slow pack call off the agent's receive loop: other calls and MessageResponses flow meanwhile", async () => {
     const { gw, openPack, openAgent } = await gateway();
     const pack = openPack({ pack_id: "demo", tools: [ECHO, { name: "quick" }] });

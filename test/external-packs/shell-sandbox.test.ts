@@ -3,8 +3,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { homedir, tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { confinedCwd, findBwrap, prepareWorkspace, runSandboxed, sandboxUnavailableReason, type SandboxOptions } from "../../packs/shell/src/shell-exec.js";
 import { shellPack } from "../../packs/shell/src/shell-pack.js";
@@ -17,6 +17,12 @@ const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
+
+/** The first of the checkout and the home directory that is not under the host's temp directory. */
+function outsideTmpBase(): string {
+  const isUnderTmp = (dir: string) => !relative(tmpdir(), dir).startsWith("..");
+  return [process.cwd(), homedir()].find((dir) => !isUnderTmp(dir)) ?? process.cwd();
+}
 
 function sandbox(overrides: Partial<SandboxOptions> = {}): { options: SandboxOptions; root: string } {
   const root = mkdtempSync(join(tmpdir(), "shell-pack-"));
@@ -31,8 +37,9 @@ function sandbox(overrides: Partial<SandboxOptions> = {}): { options: SandboxOpt
 describe.skipIf(unavailable !== undefined)(`shell pack sandbox${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
   it("runs in the workspace, writes there, and cannot write anywhere else on the host", async () => {
     const { options } = sandbox();
-    // A host directory outside /tmp (the sandbox's /tmp is a private tmpfs).
-    const outside = mkdtempSync(join(process.cwd(), ".tmp-shell-outside-"));
+    // A host directory outside /tmp (the sandbox's /tmp is a private tmpfs, where the write would fail for another
+    // reason): the checkout, unless it is itself under /tmp (a CI clone), else the home directory.
+    const outside = mkdtempSync(join(outsideTmpBase(), ".tmp-shell-outside-"));
     cleanups.push(() => rmSync(outside, { recursive: true, force: true }));
     const result = await runSandboxed(options, `pwd; echo inside > made.txt; echo nope > ${outside}/escape.txt; echo "rc=$?"`, options.workspace, 10_000);
     expect(result.stdout).toMatch(new RegExp(`^${options.workspace}\nrc=[1-9]\n$`));

@@ -18,6 +18,9 @@ const ZEROS = {
   total_thinking: 0,
   total_tokens: 0,
   request_count: 0,
+  cost: 0,
+  currency: "USD",
+  unpriced_requests: 0,
 };
 
 async function get(query: string) {
@@ -69,6 +72,10 @@ function totals(inputs: number[], requests: number) {
     total_thinking: n,
     total_tokens: input * 3 + n,
     request_count: requests,
+    // ops.md §4.3: the seeded rows are unpriced, so every request counts as unpriced.
+    cost: 0,
+    currency: "USD",
+    unpriced_requests: requests,
   };
 }
 

@@ -189,7 +189,9 @@ describe("GET /api/threads/{id}/usage", () => {
         `{"id":"${earlier.id}","message_id":"${final.eventId}","request_id":"r1","agent_id":"a2","input_tokens":7,"output_tokens":20,` +
         `"cache_read_tokens":1,"cache_write_tokens":2,"thinking_tokens":3,"created_at":"2024-01-15T10:30:00.000Z"},` +
         `{"id":"${later.id}","request_id":"r2","agent_id":"a1","input_tokens":10,"output_tokens":20,` +
-        `"cache_read_tokens":1,"cache_write_tokens":2,"thinking_tokens":3,"created_at":"2024-01-15T10:31:00.000Z"}]}\n`,
+        `"cache_read_tokens":1,"cache_write_tokens":2,"thinking_tokens":3,"created_at":"2024-01-15T10:31:00.000Z"}],` +
+        // ops.md §4.3: cost fields after the existing keys; these rows were never priced.
+        `"cost":0,"currency":"USD","unpriced_requests":2}\n`,
     );
   });
 });

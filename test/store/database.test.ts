@@ -14,6 +14,8 @@ const TABLES = [
   "threads",
   "ledger_events",
   "message_usage",
+  "settings",
+  "pair_tokens",
   "tool_approvals",
   "user_questions",
   "idempotency_keys",
@@ -89,7 +91,7 @@ describe("openDatabase", () => {
     await first.close();
     const second = await open(path);
     const migrations = await second.db.selectFrom("kysely_migration" as never).selectAll().execute();
-    expect(migrations.map((m) => (m as { name: string }).name)).toEqual(["0001-initial-schema", "0002-ledger-thread-touch"]);
+    expect(migrations.map((m) => (m as { name: string }).name)).toEqual(["0001-initial-schema", "0002-ledger-thread-touch", "0003-ops-costs-settings", "0004-pair-tokens"]);
     const threads = await second.db.selectFrom("threads").select("id").execute();
     expect(threads).toEqual([{ id: "t1" }]);
   });

@@ -77,6 +77,8 @@ describe("stats", () => {
       totalThinking: 100,
       totalTokens: 1166,
       requestCount: 3,
+      costMicros: 0,
+      unpricedRequests: 3,
     });
   });
 
@@ -104,6 +106,8 @@ describe("stats", () => {
       totalThinking: 0,
       totalTokens: 0,
       requestCount: 0,
+      costMicros: 0,
+      unpricedRequests: 0,
     });
   });
 });

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connectAgent, createCleanups, startGateway } from "../e2e/support/conversation-e2e.js";
 import { seedPrincipal, startAuthGateway, tokenFor } from "../support/identity-fixtures.js";
 import { bearerMetadata } from "../support/proto-client.js";
+import { Browser as CookieJar, setupAdmin, startWebGateway } from "../webadmin/support.js";
 import { WsClient, WsSchema, seqs } from "./support/ws-client.js";
 
 const cleanups = createCleanups();
@@ -46,6 +47,24 @@ describe("revocation and expiry", () => {
     const c = await open(gw.httpUrl);
     expect((await c.hello({ auth: { token: await tokenFor(id, 2) } })).type).toBe("hello-ok");
     expect(await c.closedPromise).toEqual({ code: 4401, reason: "token expired" });
+  });
+});
+
+describe("web admin sessions", () => {
+  it("the session cookie from the public base URL's origin gives kind webadmin; logout closes 4401 `session ended`", async () => {
+    const gw = await startWebGateway();
+    cleanups.add(() => gw.stop());
+    const jar = new CookieJar(gw.gateway.http);
+    expect((await setupAdmin(jar)).statusCode).toBe(200);
+    const c = await open(gw.httpUrl, { origin: "http://localhost:8080", headers: { cookie: jar.cookieHeader } });
+    const ok = await c.hello();
+    expect(ok.identity).toMatchObject({ kind: "webadmin", roles: ["admin"] });
+    expect(ok.identity.id).toMatch(/^webadmin:/);
+    await jar.form("/logout", {});
+    expect(await c.closedPromise).toEqual({ code: 4401, reason: "session ended" });
+
+    const dead = await open(gw.httpUrl, { origin: "http://localhost:8080", headers: { cookie: "coven_admin_session=" + "0".repeat(64) } });
+    expect(await dead.hello()).toEqual({ type: "hello-error", reason: "unauthenticated", message: "session ended" });
   });
 });
 

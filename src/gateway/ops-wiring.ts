@@ -1,0 +1,245 @@
+// ABOUTME: Wires operations (ops.md) into the gateway: metrics, rate limits, guard, costs, budgets and maintenance,
+// ABOUTME: plus the adapters that let the domain and the edges report to them without importing src/ops themselves.
+import { statSync } from "node:fs";
+import { sql } from "kysely";
+import type { AgentManager } from "../agent/agent-manager.js";
+import type { AgentStreamObserver } from "../agent/agent-ports.js";
+import type { Lockout } from "../auth/lockout.js";
+import type { GatewayConfig } from "../config/types.js";
+import type { EventHub } from "../conversation/event-hub.js";
+import type { TurnObserver } from "../conversation/turn-observer.js";
+import type { HttpAuthenticator } from "../http/http-auth.js";
+import type { HttpOps } from "../http/ops-routes.js";
+import type { Clock } from "../lib/clock.js";
+import type { Logger } from "../lib/logger.js";
+import { packageVersion } from "../lib/package-version.js";
+import type { McpOps } from "../mcp/mcp-server.js";
+import type { WsOps } from "../ws/ws-deps.js";
+import { authFailureReason } from "../ops/auth-failure-reason.js";
+import { createBudgets, type Budgets } from "../ops/budgets.js";
+import { createCommandGuard, type CommandGuard } from "../ops/command-guard.js";
+import { createCostMeter, type CostMeter } from "../ops/cost-meter.js";
+import { GatewayMetrics, type AuthEdge, type StreamCloseReason } from "../ops/gateway-metrics.js";
+import { createMaintenance, type Maintenance } from "../ops/maintenance.js";
+import { createRateLimits, type RateLimits } from "../ops/rate-limits.js";
+import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
+import { isMemoryDatabase } from "../store/database.js";
+import type { Database } from "../store/schema.js";
+import { createUsageRepository } from "../store/usage-repository.js";
+import type { Kysely } from "kysely";
+
+export interface GatewayOps {
+  metrics: GatewayMetrics;
+  limits: RateLimits;
+  guard: CommandGuard;
+  costs: CostMeter;
+  maintenance: Maintenance;
+  budgets: Budgets;
+  /** What the HTTP edge mounts (metrics route, limits, maintenance, budgets, guard dry run). */
+  http: HttpOps;
+  /** What the gRPC SendMessage checks. */
+  send: { limits: RateLimits; maintenance: Maintenance; budgets: Budgets };
+  turns: TurnObserver;
+  streams: AgentStreamObserver;
+  /** Counts auth failures of an edge and the lockouts they cause. */
+  meterHttpAuth(auth: HttpAuthenticator, lockout: Lockout | undefined): HttpAuthenticator;
+  meterRpcAuth(auth: RpcAuthenticator, lockout: Lockout | undefined): RpcAuthenticator;
+  mcp(): McpOps;
+  ws(): WsOps;
+  /**
+   * Startup: reads the persisted maintenance state, seeds budget spend, and observes agents (connected gauge,
+   * stream outcomes) and the hub (ledger rows, approvals, questions).
+   */
+  start(domain: { agents: AgentManager; hub: EventHub }): Promise<void>;
+  close(): Promise<void>;
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw err;
+  }
+}
+
+/** How a registered stream ended, as the closed `reason` label of §1.4. */
+function closeReason(end: { code: string; message: string } | undefined): StreamCloseReason {
+  if (end === undefined) return "agent_end";
+  if (end.message === "heartbeat timeout") return "heartbeat_timeout";
+  if (end.message === "gateway shutting down") return "shutdown";
+  if (end.message === "principal has been revoked" || end.message === "principal not found") return "revoked";
+  if (end.code === "OK" || end.code === "CANCELED") return "agent_end";
+  return "error";
+}
+
+/** Builds operations over the opened store; `start` reads the persisted state before any edge takes traffic. */
+export function createOps(deps: {
+  config: GatewayConfig;
+  db: Kysely<Database>;
+  /** The database file (its size and its WAL's are `coven_db_size_bytes`); `:memory:` reads the page count. */
+  dbPath: string;
+  clock: Clock;
+  log: Logger;
+}): GatewayOps {
+  const { config, db, dbPath, clock, log } = deps;
+  let agents: AgentManager | undefined;
+  const metrics = new GatewayMetrics({ enabled: config.metrics.enabled, version: packageVersion() });
+  metrics.setDbSizeReader(async () => {
+    if (!isMemoryDatabase(dbPath)) return fileSize(dbPath) + fileSize(`${dbPath}-wal`);
+    const pages = await sql<{ page_count: number }>`PRAGMA page_count`.execute(db);
+    const size = await sql<{ page_size: number }>`PRAGMA page_size`.execute(db);
+    return Number(pages.rows[0]?.page_count ?? 0) * Number(size.rows[0]?.page_size ?? 0);
+  });
+  const limits = createRateLimits({ config: config.rateLimits, metrics, log, now: () => clock.now().getTime() });
+  const guard = createCommandGuard(config.guard);
+  const costs = createCostMeter(config.costs);
+  const maintenance = createMaintenance({ db, clock, log, metrics });
+  const usage = createUsageRepository(db);
+  const budgets = createBudgets({ budgets: config.budgets, currency: costs.currency, db, usage, clock, log, metrics });
+
+  let seenLockouts: number | undefined;
+  const countFailure = (edge: AuthEdge, err: unknown, lockout: Lockout | undefined) => {
+    const reason = authFailureReason(err);
+    if (reason !== undefined) metrics.authFailure(edge, reason);
+    if (lockout !== undefined) {
+      const now = lockout.stats().lockouts;
+      if (seenLockouts !== undefined && now > seenLockouts) for (let i = seenLockouts; i < now; i += 1) metrics.lockout();
+      seenLockouts = now;
+    }
+  };
+
+  const turns: TurnObserver = {
+    accepted({ ingress, agentId, actorPrincipalId }) {
+      const meter = metrics.turnAccepted(ingress);
+      const backend = agents?.get(agentId)?.backend ?? "";
+      return {
+        event: (kind) => meter.event(kind),
+        price: (usage) => costs.price(agentId, backend, usage),
+        usageStored(usage, costMicros) {
+          metrics.tokens("input", usage.inputTokens);
+          metrics.tokens("output", usage.outputTokens);
+          metrics.tokens("cache_read", usage.cacheReadTokens);
+          metrics.tokens("cache_write", usage.cacheWriteTokens);
+          metrics.tokens("thinking", usage.thinkingTokens);
+          if (costMicros === null) return;
+          metrics.costMicros(costMicros);
+          budgets.record({ agentId, principalId: actorPrincipalId, costMicros });
+        },
+      };
+    },
+  };
+
+  const http: HttpOps = { metrics, metricsConfig: config.metrics, limits, maintenance, budgets, guard, currency: costs.currency };
+
+  return {
+    metrics,
+    limits,
+    guard,
+    costs,
+    maintenance,
+    budgets,
+    http,
+    send: { limits, maintenance, budgets },
+    turns,
+    streams: { eventDiscarded: (reason) => metrics.eventDiscarded(reason), backpressurePause: () => metrics.backpressurePause() },
+    meterHttpAuth(auth, lockout) {
+      return {
+        async authenticate(request) {
+          try {
+            return await auth.authenticate(request);
+          } catch (err) {
+            countFailure("http", err, lockout);
+            throw err;
+          }
+        },
+      };
+    },
+    meterRpcAuth(auth, lockout) {
+      return {
+        async authenticate(context) {
+          try {
+            return await auth.authenticate(context);
+          } catch (err) {
+            countFailure("grpc", err, lockout);
+            if (context.kind === "agent_stream") metrics.agentStream("rejected");
+            throw err;
+          }
+        },
+      };
+    },
+    mcp() {
+      return {
+        takeCall: (sessionKey) => limits.take("mcp", sessionKey),
+        sessionOpened: () => metrics.mcpSessions(1),
+        sessionClosed: () => metrics.mcpSessions(-1),
+        request: (method) => metrics.mcpRequest(method),
+        authFailure(refusal, hadCredential) {
+          if (refusal.status === 403) {
+            metrics.authFailure("mcp", refusal.message.includes("revoked") ? "revoked" : "pending");
+            return;
+          }
+          metrics.authFailure("mcp", hadCredential ? "invalid" : "missing");
+        },
+      };
+    },
+    ws() {
+      return {
+        takeRequest: (connId) => limits.take("ws", connId),
+        requestAnswered: (method, code) => metrics.wsRequest(method, code),
+        established: (delta) => metrics.wsConnections(delta),
+        closed: (code) => metrics.wsClose(code),
+        maintenance,
+        budgets,
+      };
+    },
+    async start(domain) {
+      await maintenance.load();
+      await budgets.seed();
+      const live = domain.agents;
+      agents = live;
+      const hub = domain.hub;
+      const recount = () => {
+        const counts = new Map<string, number>();
+        for (const agent of live.list()) counts.set(agent.state, (counts.get(agent.state) ?? 0) + 1);
+        metrics.agentsConnected(counts);
+      };
+      live.onChange((event, _info, end) => {
+        if (event === "connected") metrics.agentStream("registered");
+        if (event === "disconnected") metrics.agentStreamClosed(closeReason(end));
+        recount();
+      });
+      hub.tap((event) => {
+        switch (event.kind) {
+          case "ledger":
+            metrics.ledgerAppends();
+            return;
+          case "approval":
+            metrics.approvalsPending(1);
+            return;
+          case "approval_resolved": {
+            metrics.approvalsPending(-1);
+            const status = event.approval.status;
+            if (status === "approved" || status === "denied" || status === "expired" || status === "canceled") metrics.approvalResolved(status);
+            return;
+          }
+          case "question":
+            metrics.questionsPending(1);
+            return;
+          case "question_resolved": {
+            metrics.questionsPending(-1);
+            const status = event.question.status;
+            metrics.questionResolved(status === "answered" ? "answered" : status === "expired" ? "timeout" : "withdrawn");
+            return;
+          }
+          default:
+            return;
+        }
+      });
+    },
+    async close() {
+      metrics.close();
+      await budgets.flush();
+    },
+  };
+}
