@@ -84,6 +84,7 @@ export class QuestionRouter {
   #deps: QuestionRouterDeps;
   #recipients = new Map<string, Set<QuestionRecipient>>();
   #waiters = new Map<string, Waiter>();
+  #allAgentWatchers = 0;
   #sweep: NodeJS.Timeout | undefined;
   readonly counters = { asked: 0, answered: 0, expired: 0, canceled: 0 };
 
@@ -106,9 +107,23 @@ export class QuestionRouter {
     };
   }
 
-  /** Who would receive a question of this agent now: hub subscribers plus registered recipients. */
+  /**
+   * Registers a watcher of every agent's questions that reads them from the hub (a WS `questions` subscription,
+   * ws.md §6.3): it counts as a recipient of each agent. Returns the function that removes it.
+   */
+  addAllAgentsWatcher(): () => void {
+    this.#allAgentWatchers += 1;
+    let isRemoved = false;
+    return () => {
+      if (isRemoved) return;
+      isRemoved = true;
+      this.#allAgentWatchers -= 1;
+    };
+  }
+
+  /** Who would receive a question of this agent now: hub subscribers, registered recipients and all-agent watchers. */
   recipientCount(agentId: string): number {
-    return this.#deps.hub.subscriberCount(agentId) + (this.#recipients.get(agentId)?.size ?? 0);
+    return this.#deps.hub.subscriberCount(agentId) + (this.#recipients.get(agentId)?.size ?? 0) + this.#allAgentWatchers;
   }
 
   /**

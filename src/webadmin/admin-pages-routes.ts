@@ -2,7 +2,9 @@
 // ABOUTME: service that already owns the rule and its audit row (identity, bindings, approvals, links, secrets).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
+  agentDetailPage,
   agentsPage,
+  threadDetailPage,
   approvalsPage,
   bindingsPage,
   linkPage,
@@ -30,6 +32,9 @@ import { createAuditRepository, webAdminActor } from "../store/audit-repository.
 import { createLinkCodeRepository } from "../store/link-code-repository.js";
 import { createSecretRepository, MAX_SECRET_VALUE_BYTES } from "../store/secret-repository.js";
 import { createUsageReportRepository, type UsageTotals } from "../store/usage-report-repository.js";
+import { createLedgerRepository } from "../store/ledger-repository.js";
+import { createThreadRepository } from "../store/thread-repository.js";
+import { createUsageRepository } from "../store/usage-repository.js";
 import type { AdminSession } from "./admin-sessions.js";
 import { decideApproval } from "./chat-routes.js";
 import { readFormFields, type FormFields } from "./form-body.js";
@@ -44,7 +49,7 @@ export interface AdminPageDeps {
   approvals: Pick<ApprovalService, "answer" | "listPending">;
   questions: Pick<QuestionRouter, "listPending">;
   links: Pick<LinkService, "approve">;
-  registry: Pick<ToolRegistry, "listPacks">;
+  registry: Pick<ToolRegistry, "listPacks" | "toolsFor">;
   isAuthEnabled: boolean;
 }
 
@@ -259,6 +264,61 @@ export function adminPageRoutes(deps: AdminPageDeps) {
       };
     app.post("/admin/agents/:id/approve", post, agentAction("approve"));
     app.post("/admin/agents/:id/revoke", post, agentAction("revoke"));
+
+    // §5.3 agent detail: an unknown id renders as offline with name = id
+    app.get("/admin/agents/:id", get, async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const info = deps.agents.get(id);
+      const principalId = info?.principalId ?? id;
+      const principal = (await deps.identity.listPrincipals({})).find((p) => p.id === principalId);
+      const usage = (await createUsageReportRepository(ctx.db).byAgent({})).find((u) => u.agentId === id);
+      const events = await createLedgerRepository(ctx.db, ctx.clock, ctx.ids).newestInConversation(id, 20);
+      const threads = await read.latestThreads(100, id);
+      const tools = info ? deps.registry.toolsFor(info.capabilities) : [];
+      const list = (items: readonly string[]) => (items.length === 0 ? "—" : items.join(", "));
+      return page(request, reply, "/admin/agents", (chrome) =>
+        agentDetailPage(chrome, {
+          id,
+          name: info?.name ?? id,
+          state: info === undefined ? "offline" : info.state === "busy" ? "busy" : "idle",
+          fields: info
+            ? [
+                ["Agent ID", id],
+                ["Instance", info.instanceId],
+                ["Backend", info.backend],
+                ["Working dir", info.workingDir],
+                ["Workspaces", list(info.workspaces)],
+                ["Capabilities", list(info.capabilities)],
+                ["Protocol features", list(info.protocolFeatures)],
+                ["Connected since", isoTimestamp(info.connectedAt)],
+              ]
+            : [["Agent ID", id]],
+          tools: tools.map((t) => ({ name: t.name, description: t.description })),
+          principal: principal ? { id: principal.id, type: principal.type, status: principal.status } : undefined,
+          usage: { input: usage?.input ?? 0, output: usage?.output ?? 0, thinking: usage?.thinking ?? 0, total: usage?.total ?? 0, requests: usage?.requests ?? 0 },
+          events: events.map((e) => ({ timestamp: e.timestamp, direction: e.direction, author: e.author, type: e.type, text: e.text ?? "" })),
+          threads: threads.map((t) => ({ id: t.id, updatedAt: t.updatedAt })),
+        }),
+      );
+    });
+
+    // §5.5 thread detail
+    app.get("/admin/threads/:id", get, async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const thread = await createThreadRepository(ctx.db).findById(id);
+      if (thread === undefined) return reply.code(404).header("content-type", "text/html; charset=utf-8").send("<!doctype html><title>Thread not found</title><p>Thread not found</p>");
+      const events = await createLedgerRepository(ctx.db, ctx.clock, ctx.ids).newestInThread(id, 500);
+      const usage = await createUsageRepository(ctx.db).listByThread(id);
+      const row = { id: thread.id, frontend: thread.frontendName, externalId: thread.externalId, agentId: thread.agentId, createdAt: thread.createdAt, updatedAt: thread.updatedAt, messages: 0 };
+      return page(request, reply, "/admin/threads", (chrome) =>
+        threadDetailPage(
+          chrome,
+          row,
+          events.map((e) => ({ timestamp: e.timestamp, direction: e.direction, author: e.author, type: e.type, text: e.text ?? "" })),
+          usage.map((u) => ({ createdAt: u.createdAt, input: u.inputTokens, output: u.outputTokens, thinking: u.thinkingTokens })),
+        ),
+      );
+    });
 
     // §5.4 threads
     app.get("/admin/threads", get, async (request, reply) => {

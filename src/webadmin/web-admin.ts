@@ -54,7 +54,7 @@ export interface WebAdminDeps {
   ledger: LedgerRepository;
   bindings: BindingService;
   links: Pick<LinkService, "approve">;
-  registry: Pick<ToolRegistry, "listPacks">;
+  registry: Pick<ToolRegistry, "listPacks" | "toolsFor">;
   /** The hub queue bound of one chat stream. */
   subscriberQueue: number;
   /** QR device pairing: `POST /api/admin/link/pair-token` mints through it. */

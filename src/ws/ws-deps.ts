@@ -43,7 +43,7 @@ export interface WsDeps {
   ledger: LedgerRepository;
   hub: EventHub;
   approvals: Pick<ApprovalService, "answer" | "listPending">;
-  questions: Pick<QuestionRouter, "answer" | "listPending" | "addRecipient">;
+  questions: Pick<QuestionRouter, "answer" | "listPending" | "addRecipient" | "addAllAgentsWatcher">;
   bindings: BindingLookup;
   idempotency: { find(scope: string, key: string, now: string): Promise<IdempotencyKey | undefined> };
   resolver: Pick<PrincipalResolver, "isAuthEnabled" | "resolveAuthorization">;

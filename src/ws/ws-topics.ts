@@ -137,7 +137,15 @@ export class WsTopics {
         this.#outlet.enqueue(topic, () => ({ event: "question", payload: questionResolvedJson(event.question) }));
       }
     });
-    const sub: Subscription = { close: stop, isClosed: false };
+    // A `questions` subscriber is an `ask_user` recipient of every agent (ws.md §6.3).
+    const unwatch = kind === "question" ? questions.addAllAgentsWatcher() : () => undefined;
+    const sub: Subscription = {
+      close: () => {
+        stop();
+        unwatch();
+      },
+      isClosed: false,
+    };
     this.#subs.set(topic, sub);
     try {
       if (kind === "approval") {

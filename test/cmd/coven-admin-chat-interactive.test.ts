@@ -233,4 +233,24 @@ describe.skipIf(!hasScript())("prompts in a pseudo-terminal", () => {
     expect(await c.exit).toBe(130);
     expect(c.out()).toMatch(/\^C canceled\r?\n$/);
   });
+
+  it("a real ask_user call of a scripted agent is answered by number at the prompt", async () => {
+    const steps = [
+      {
+        pack_tool: {
+          name: "ask_user",
+          input: { question: "{{1}}", options: [{ label: "yes" }, { label: "no", description: "decline" }], timeout_seconds: 30 },
+          emit: "none",
+        },
+      },
+      { text: "You answered: {{last_result}}" },
+      { done: true },
+    ];
+    await startAgent("pty-ask-real", { rules: [{ match: "/^ask (.+)$/i", steps }] }, ["-capabilities", "chat,ui"]);
+    const c = chatInPty(["pty-ask-real", "ask Proceed?"]);
+    await c.waitFor(/Proceed\?\r?\n {2}1\) yes\r?\n {2}2\) no - decline\r?\nChoose 1-2 \(comma-separated for several\), or type an answer: $/);
+    c.child.stdin!.write("2\r");
+    expect(await c.exit).toBe(0);
+    expect(c.out()).toMatch(/You answered: .*no/);
+  });
 });

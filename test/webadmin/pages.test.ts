@@ -178,4 +178,19 @@ describe("web admin pages", () => {
     expect((await b.form("/admin/link/unknown/approve", {})).statusCode).toBe(404);
     expect(await audit("approve_link")).toHaveLength(1);
   });
+
+  it("renders agent and thread detail pages; an unknown agent is offline, an unknown thread is 404", async () => {
+    const agent = await b.get("/admin/agents/ghost-agent");
+    expect(agent.statusCode).toBe(200);
+    expect(agent.body).toContain("ghost-agent");
+    expect(agent.body).toContain("badge-offline");
+    expect(agent.body).toContain('href="/?agent=ghost-agent"');
+    const missing = await b.get("/admin/threads/no-such-thread");
+    expect(missing.statusCode).toBe(404);
+    expect(missing.body).toContain("Thread not found");
+    await gw.gateway.store.db.insertInto("threads").values({ id: "th-detail", frontend_name: "webadmin", external_id: "x", agent_id: "a1", created_at: "2026-01-01T00:00:00.000Z", updated_at: "2026-01-01T00:00:00.000Z" }).execute();
+    const thread = await b.get("/admin/threads/th-detail");
+    expect(thread.statusCode).toBe(200);
+    expect(thread.body).toContain("th-detail");
+  });
 });

@@ -219,3 +219,31 @@ describe("presence, approvals, unsubscribe", () => {
     expect(seqs(c)).toEqual(seqs(c).map((_s, i) => i + 1));
   });
 });
+
+describe("questions", () => {
+  it("a `questions` subscriber is an ask_user recipient: raised, answered over WS, resolved; an agent topic also counts", async () => {
+    const gw = await startGateway(cleanups);
+    const router = gw.gateway.domain.questions;
+    const c = await open(gw.httpUrl);
+    expect(router.recipientCount("asker")).toBe(0);
+    expect((await c.call("subscribe", { topic: "questions" })).payload).toEqual({ topic: "questions", questions: [] });
+    expect(router.recipientCount("asker")).toBe(1);
+    const asked = router.ask({ agentId: "asker", question: "Which?", options: [{ label: "a" }, { label: "b" }], multiSelect: false });
+    const raised = await c.waitFor((f) => f.event === "question" && f.payload.kind === "raised");
+    expect(raised.payload.question).toMatchObject({ agent_id: "asker", question: "Which?", multi_select: false });
+    const questionId = raised.payload.question.question_id as string;
+    const bad = await c.call("questions.answer", { agent_id: "asker", question_id: questionId, selected: ["zzz"] });
+    expect(bad.error).toEqual({ code: "INVALID_ARGUMENT", message: 'unknown option label: "zzz"' });
+    const answer = await c.call("questions.answer", { agent_id: "asker", question_id: questionId, selected: ["b"] });
+    expect(answer.payload).toEqual({ success: true });
+    expect(await asked).toMatchObject({ answered: true, selected: ["b"] });
+    const resolved = await c.waitFor((f) => f.event === "question" && f.payload.kind === "resolved");
+    expect(resolved.payload).toEqual({ kind: "resolved", agent_id: "asker", question_id: questionId, status: "answered" });
+    await c.call("unsubscribe", { topic: "questions" });
+    expect(router.recipientCount("asker")).toBe(0);
+    await c.call("subscribe", { topic: "agent:asker" });
+    expect(router.recipientCount("asker")).toBe(1);
+    expect(c.validationErrors).toEqual([]);
+    expect(seqs(c)).toEqual(seqs(c).map((_s, i) => i + 1));
+  });
+});
