@@ -49,7 +49,8 @@ describe("MCP JWT session lifetime", () => {
     const sessionId = await jwtSession(url, token);
     clock.set(new Date(start.getTime() + 30_000).toISOString());
     expect((await later(url, sessionId)).status).toBe(200);
-    clock.set(new Date(start.getTime() + 61_000).toISOString());
+    // The token was minted on the real clock some time after `start` (exp = mint + 60 s): go well past it.
+    clock.set(new Date(start.getTime() + 180_000).toISOString());
     const ended = await later(url, sessionId);
     expect([ended.status, await ended.json()]).toEqual([404, { jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }]);
     const again = await post(url, INITIALIZE, { authorization: `Bearer ${token}` });
