@@ -13,11 +13,14 @@ export interface BenchSettings {
   /** With `--no-fail`, FAIL verdicts still exit 0. */
   failOnFail: boolean;
   gatewayNodeArgs: string[];
+  /** `--metrics-only`: measure only the cost of recording metrics (turns/s with metrics on vs off). */
+  metricsOnly: boolean;
 }
 
 /**
  * `--quick` shrinks every count for a smoke run; `--write` writes `defaultOut` (bench/RESULTS.md), `--out FILE`
- * writes FILE; `--no-fail` exits 0 despite FAIL verdicts; `--gateway-node-args "ARGS"` (e.g. --cpu-prof).
+ * writes FILE; `--no-fail` exits 0 despite FAIL verdicts; `--gateway-node-args "ARGS"` (e.g. --cpu-prof);
+ * `--metrics-only` measures only the cost of recording metrics.
  */
 export function parseBenchArgs(argv: readonly string[], defaultOut: string, resolvePath: (p: string) => string): BenchSettings {
   const settings: BenchSettings = {
@@ -30,6 +33,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string, reso
     out: undefined,
     failOnFail: true,
     gatewayNodeArgs: [],
+    metricsOnly: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -37,6 +41,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string, reso
     else if (arg === "--write") settings.out = defaultOut;
     else if (arg === "--out") settings.out = resolvePath(argv[++i] ?? "");
     else if (arg === "--no-fail") settings.failOnFail = false;
+    else if (arg === "--metrics-only") settings.metricsOnly = true;
     else if (arg === "--gateway-node-args") settings.gatewayNodeArgs = (argv[++i] ?? "").split(" ").filter(Boolean);
     else throw new Error(`unknown argument: ${arg}`);
   }

@@ -29,7 +29,7 @@ export interface GatewayProcess {
  * Starts `coven-gateway serve` with a temp YAML config (loopback port 0, temp SQLite, auth off, JSON logs at
  * info) and resolves once both listeners are logged. The temp directory is removed on stop.
  */
-export async function startGatewayProcess(options: { nodeArgs?: string[] } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(options: { nodeArgs?: string[]; configLines?: string[] } = {}): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), "coven-bench-"));
   const configPath = join(dir, "gateway.yaml");
   writeFileSync(
@@ -43,6 +43,7 @@ export async function startGatewayProcess(options: { nodeArgs?: string[] } = {})
       "logging:",
       '  level: "info"',
       '  format: "json"',
+      ...(options.configLines ?? []),
       "",
     ].join("\n"),
   );

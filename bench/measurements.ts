@@ -213,3 +213,31 @@ export async function measureIdleRss(gateway: GatewayProcess, agents: number, op
     await fleet.stop();
   }
 }
+
+/** Sequential turns per second of one target, per round (ops.md issue 13: the cost of recording metrics). */
+export interface TurnRateSamples {
+  on: number[];
+  off: number[];
+}
+
+/**
+ * Alternates rounds of `perRound` sequential sends between the gateway with metrics and the one without, so drift
+ * and background load hit both alike. Returns turns/s per round for each.
+ */
+export async function sampleTurnRates(
+  targets: { on: LatencyTarget; off: LatencyTarget },
+  plan: { warmup: number; rounds: number; perRound: number },
+): Promise<TurnRateSamples> {
+  const out: TurnRateSamples = { on: [], off: [] };
+  let i = 0;
+  for (const key of ["on", "off"] as const) for (let w = 0; w < plan.warmup; w++) await targets[key].roundTrip(i++);
+  for (let round = 0; round < plan.rounds; round++) {
+    const order = round % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const);
+    for (const key of order) {
+      const started = performance.now();
+      for (let n = 0; n < plan.perRound; n++) await targets[key].roundTrip(i++);
+      out[key].push((plan.perRound * 1000) / (performance.now() - started));
+    }
+  }
+  return out;
+}

@@ -25,6 +25,8 @@ export interface BenchResults {
   latency: { lean: LatencyStats; fake: LatencyStats; sseFloor: LatencyStats; grpcFloor: LatencyStats; packTool: LatencyStats };
   stream: { lean: StreamRun[]; fake: StreamRun[]; floor: StreamRun[]; wsLean: StreamRun[]; wsFloor: StreamRun[] };
   rss: IdleRss;
+  /** Sequential turns/s per round, gateway with metrics (`on`, the default) and with `metrics.enabled: false`. */
+  metricsOverhead?: { on: number[]; off: number[] };
 }
 
 /** Nearest-rank percentile summary of latency samples in ms. */
@@ -33,6 +35,12 @@ export function latencyStats({ samples, cpuMsPerRoundTrip }: LatencySamples): La
   const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
   const mean = sorted.reduce((s, v) => s + v, 0) / Math.max(1, sorted.length);
   return { n: sorted.length, cpuMsPerRoundTrip, p50: rank(50), p90: rank(90), p99: rank(99), max: sorted.at(-1) ?? 0, mean };
+}
+
+/** The median of a list of numbers (0 for none). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 /** The run with the median throughput. */
@@ -90,6 +98,18 @@ export function verdictRows(r: BenchResults): Row[] {
     target: "≥ 0.5×",
     pass: wsRate / wsFloorRate >= 0.5,
   });
+  if (r.metricsOverhead !== undefined) {
+    const on = median(r.metricsOverhead.on);
+    const off = median(r.metricsOverhead.off);
+    rows.push({
+      metric: "turns/s with metrics recorded (vs metrics.enabled: false)",
+      gateway: `${on.toFixed(1)}/s`,
+      floor: `${off.toFixed(1)}/s`,
+      ratio: x(on / off),
+      target: "≥ 0.95× (≤ 5 % cost)",
+      pass: on / off >= 0.95,
+    });
+  }
   const tool = r.latency.packTool;
   rows.push(
     {

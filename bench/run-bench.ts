@@ -15,6 +15,7 @@ import {
   grpcPingPongTarget,
   measureIdleRss,
   sampleLatencies,
+  sampleTurnRates,
   type StreamRun,
 } from "./measurements.js";
 import { latencyStats, renderMarkdown, renderSummary, verdictRows, type BenchResults } from "./report.js";
@@ -120,6 +121,39 @@ async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency"
   }
 }
 
+/**
+ * The cost of recording metrics: the same lean-agent turn against a gateway with metrics (the default) and one with
+ * `metrics.enabled: false`, in alternating rounds.
+ */
+async function measureMetricsOverhead(s: Settings): Promise<{ on: number[]; off: number[] }> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const track = (fn: () => Promise<void> | void) => cleanups.unshift(fn);
+  try {
+    const on = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs });
+    track(() => on.stop());
+    const off = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs, configLines: ["metrics:", "  enabled: false"] });
+    track(() => off.stop());
+    const onAgent = await startLeanAgentProcess(on.grpcAddr, LEAN_AGENT);
+    track(() => onAgent.stop());
+    const offAgent = await startLeanAgentProcess(off.grpcAddr, LEAN_AGENT);
+    track(() => offAgent.stop());
+    const onClient = createSseClient(on.httpUrl);
+    const offClient = createSseClient(off.httpUrl);
+    track(() => onClient.close());
+    track(() => offClient.close());
+    console.log(`(d) metrics cost: ${s.rounds}×${s.perRound} sequential turns per gateway, metrics on vs off`);
+    return await sampleTurnRates(
+      {
+        on: gatewaySendTarget("metrics-on", onClient, LEAN_AGENT, { gateway: on.child.pid }, REQUEST_TIMEOUT_MS),
+        off: gatewaySendTarget("metrics-off", offClient, LEAN_AGENT, { gateway: off.child.pid }, REQUEST_TIMEOUT_MS),
+      },
+      { warmup: s.warmup, rounds: Math.max(s.rounds, 4), perRound: s.perRound * 2 },
+    );
+  } finally {
+    await runCleanups(cleanups);
+  }
+}
+
 /** Runs every cleanup even when one fails; failures are reported, never allowed to mask the run's own error. */
 async function runCleanups(cleanups: Array<() => Promise<void> | void>): Promise<void> {
   for (const cleanup of cleanups) {
@@ -141,6 +175,16 @@ async function main(): Promise<void> {
     process.exit(1);
   }, OVERALL_BUDGET_MS);
   try {
+    if (s.metricsOnly) {
+      const { on, off } = await measureMetricsOverhead(s);
+      const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)] ?? 0;
+      const ratio = med(on) / med(off);
+      console.log(`\n${ratio >= 0.95 ? "PASS" : "FAIL"}  turns/s with metrics ${med(on).toFixed(1)}/s vs metrics.enabled: false ${med(off).toFixed(1)}/s  ratio ${ratio.toFixed(3)}× (target ≥ 0.95×)`);
+      console.log(`rounds on: ${on.map((v) => v.toFixed(1)).join(" ")}; off: ${off.map((v) => v.toFixed(1)).join(" ")}`);
+      console.log(`background load from other processes: ${backgroundCores(load0, readLoad()).toFixed(2)} cores`);
+      if (ratio < 0.95 && s.failOnFail) process.exitCode = 1;
+      return;
+    }
     const traffic = await measureTraffic(s);
     console.log(`(c) idle agents: ${s.agents} agents on a fresh gateway`);
     const gateway = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs });
@@ -150,6 +194,7 @@ async function main(): Promise<void> {
     } finally {
       await gateway.stop();
     }
+    const metricsOverhead = await measureMetricsOverhead(s);
     const results: BenchResults = {
       date: new Date(started).toISOString(),
       durationMs: Date.now() - started,
@@ -157,6 +202,7 @@ async function main(): Promise<void> {
       settings: { warmup: s.warmup, samples: s.rounds * s.perRound, chunks: s.chunks, streamRuns: s.streamRuns, agents: s.agents },
       ...traffic,
       rss,
+      metricsOverhead,
     };
     console.log(`\n${renderSummary(results)}\n`);
     if (s.out === undefined) console.log("results not written (pass --write to update bench/RESULTS.md)");

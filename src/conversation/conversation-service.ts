@@ -248,7 +248,7 @@ export class ConversationService {
     let terminated = false;
     try {
       for await (const event of events) {
-        watch?.event(event.kind);
+        watch?.event(event);
         const recording = recorder.record(event);
         if (recording) await recording;
         const at = this.#now();
@@ -264,7 +264,7 @@ export class ConversationService {
     }
     if (!terminated) {
       const internal: AgentEvent = { kind: "error", error: "internal error", origin: "gateway" };
-      watch?.event(internal.kind);
+      watch?.event(internal);
       await recorder.record(internal);
       hub.publish({ kind: "agent", conversationKey: turn.agentId, requestId: turn.requestId, event: internal, at: this.#now() });
       if (sink) await sink.deliver(internal).catch(() => {});

@@ -105,7 +105,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const grpcPort = options.grpcPort ?? (() => 0);
   const identity = createIdentity({ config, db, clock, ids, log });
   const ops = createOps({ config, db, dbPath: options.dbPath ?? ":memory:", clock, log });
-  const packs = createPacks({ log, metrics: ops.metrics });
+  const packs = createPacks({ log, metrics: ops.metrics, guard: (call) => ops.packToolGuard(call) });
   const hub = new EventHub({ log });
   const agents = new AgentManager({
     serverId: options.serverId ?? newServerId(),

@@ -10,19 +10,20 @@ import type { EventHub } from "../conversation/event-hub.js";
 import type { TurnObserver } from "../conversation/turn-observer.js";
 import type { HttpAuthenticator } from "../http/http-auth.js";
 import type { HttpOps } from "../http/ops-routes.js";
-import type { Clock } from "../lib/clock.js";
+import { isoTimestamp, type Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import { packageVersion } from "../lib/package-version.js";
 import type { McpOps } from "../mcp/mcp-server.js";
 import type { WsOps } from "../ws/ws-deps.js";
 import { authFailureReason } from "../ops/auth-failure-reason.js";
 import { createBudgets, type Budgets } from "../ops/budgets.js";
-import { createCommandGuard, type CommandGuard } from "../ops/command-guard.js";
+import { createCommandGuard, type CommandGuard, type GuardVerdict } from "../ops/command-guard.js";
 import { createCostMeter, type CostMeter } from "../ops/cost-meter.js";
-import { GatewayMetrics, type AuthEdge, type StreamCloseReason } from "../ops/gateway-metrics.js";
+import { GatewayMetrics, type AuthEdge, type GuardSource, type StreamCloseReason } from "../ops/gateway-metrics.js";
 import { createMaintenance, type Maintenance } from "../ops/maintenance.js";
 import { createRateLimits, type RateLimits } from "../ops/rate-limits.js";
 import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
+import { createAuditRepository, SYSTEM_ACTOR } from "../store/audit-repository.js";
 import { isMemoryDatabase } from "../store/database.js";
 import type { Database } from "../store/schema.js";
 import { createUsageRepository } from "../store/usage-repository.js";
@@ -45,6 +46,8 @@ export interface GatewayOps {
   meterHttpAuth(auth: HttpAuthenticator, lockout: Lockout | undefined): HttpAuthenticator;
   meterRpcAuth(auth: RpcAuthenticator, lockout: Lockout | undefined): RpcAuthenticator;
   mcp(): McpOps;
+  /** The guard over an agent's ExecutePackTool (source `pack_tool`): a refusal text, or undefined to run it. */
+  packToolGuard(call: { toolName: string; inputJson: string; agentId: string }): string | undefined;
   ws(): WsOps;
   /**
    * Startup: reads the persisted maintenance state, seeds budget spend, and observes agents (connected gauge,
@@ -109,12 +112,55 @@ export function createOps(deps: {
     }
   };
 
+  const writes = new Set<Promise<void>>();
+  /**
+   * Evaluates the guard over one call and writes its record (ops.md §3.5): audit `guard_match`, the counter and a
+   * log line. Returns the verdict (undefined when allowed). The audit write runs in the background.
+   */
+  const guardCall = (source: GuardSource, toolName: string, inputJson: string, target: string): GuardVerdict | undefined => {
+    const verdict = guard.evaluate(toolName, inputJson);
+    if (verdict === undefined) return undefined;
+    // At tool_use nothing can be stopped, so every verdict there is recorded as a warn.
+    const action = source === "tool_use" ? "warn" : verdict.action;
+    metrics.guardMatch(action, source);
+    const attrs = { rule: verdict.rule, action, source, tool_name: toolName, agent_id: target };
+    if (action === "warn") log.info("guard rule matched", attrs);
+    else log.warn("guard rule matched", attrs);
+    const write = createAuditRepository(db)
+      .record({
+        actor: SYSTEM_ACTOR,
+        action: "guard_match",
+        targetType: "agent",
+        targetId: target,
+        detail: { rule: verdict.rule, action, source, tool_name: toolName },
+        now: isoTimestamp(clock.now()),
+      })
+      .then(
+        () => undefined,
+        (cause: unknown) => log.error("writing guard audit row failed", { cause }),
+      );
+    writes.add(write);
+    void write.finally(() => writes.delete(write));
+    return { ...verdict, action };
+  };
+  /** What a tool the gateway runs answers for a verdict: a refusal text, or undefined to run it. */
+  const gatewayToolRefusal = (verdict: GuardVerdict | undefined): string | undefined => {
+    if (verdict === undefined || verdict.action === "warn") return undefined;
+    if (verdict.action === "deny") return `denied by guard: ${verdict.message}`;
+    // Gateway-held approvals (§3.4) are not built yet: fail closed rather than run an unapproved call.
+    return "denied by approval";
+  };
+
   const turns: TurnObserver = {
     accepted({ ingress, agentId, actorPrincipalId }) {
       const meter = metrics.turnAccepted(ingress);
       const backend = agents?.get(agentId)?.backend ?? "";
       return {
-        event: (kind) => meter.event(kind),
+        event(event) {
+          meter.event(event.kind);
+          // A tool_use reports a call already running at the agent: it cannot be stopped, only recorded (§3.3).
+          if (event.kind === "tool_use" && guard.isEnabled) guardCall("tool_use", event.name, event.inputJson, agentId);
+        },
         price: (usage) => costs.price(agentId, backend, usage),
         usageStored(usage, costMicros) {
           metrics.tokens("input", usage.inputTokens);
@@ -174,6 +220,10 @@ export function createOps(deps: {
         sessionOpened: () => metrics.mcpSessions(1),
         sessionClosed: () => metrics.mcpSessions(-1),
         request: (method) => metrics.mcpRequest(method),
+        async guard({ toolName, inputJson, identity }) {
+          if (!guard.isEnabled) return undefined;
+          return gatewayToolRefusal(guardCall("mcp", toolName, inputJson, identity.agentId));
+        },
         authFailure(refusal, hadCredential) {
           if (refusal.status === 403) {
             metrics.authFailure("mcp", refusal.message.includes("revoked") ? "revoked" : "pending");
@@ -237,9 +287,14 @@ export function createOps(deps: {
         }
       });
     },
+    packToolGuard(call) {
+      if (!guard.isEnabled) return undefined;
+      return gatewayToolRefusal(guardCall("pack_tool", call.toolName, call.inputJson, call.agentId));
+    },
     async close() {
       metrics.close();
       await budgets.flush();
+      await Promise.allSettled([...writes]);
     },
   };
 }

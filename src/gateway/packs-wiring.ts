@@ -3,6 +3,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { PackToolExecutor, ToolCatalog } from "../agent/agent-ports.js";
+import { hasCapabilities } from "../packs/tool-registry.js";
 import type { Logger } from "../lib/logger.js";
 import type { GatewayMetrics, PackOutcome } from "../ops/gateway-metrics.js";
 import { ExternalPacks, type PackStreamEnd } from "../packs/external-packs.js";
@@ -31,7 +32,12 @@ export interface GatewayPacks {
  * Builds the tool path. Builtin packs drive domain services built after the agent manager (which needs this
  * catalog), so they are added with `registerBuiltinPacks(packs.registry, …)` once those exist, before start.
  */
-export function createPacks(deps: { log: Logger; metrics?: GatewayMetrics }): GatewayPacks {
+export function createPacks(deps: {
+  log: Logger;
+  metrics?: GatewayMetrics;
+  /** The command guard over ExecutePackTool (ops.md §3.3 `pack_tool`): a refusal text, or undefined to run the call. */
+  guard?: (call: { toolName: string; inputJson: string; agentId: string }) => string | undefined;
+}): GatewayPacks {
   const registry = new ToolRegistry({ log: deps.log });
   const externals = new ExternalPacks({ registry, log: deps.log });
   const inner = createToolRouter({ registry, externals, log: deps.log });
@@ -41,7 +47,7 @@ export function createPacks(deps: { log: Logger; metrics?: GatewayMetrics }): Ga
     externals,
     router,
     catalog: { toolsFor: (capabilities) => registry.toolsFor(capabilities) },
-    agentTools: createAgentPackTools({ registry, router, log: deps.log }),
+    agentTools: guardedPackTools(createAgentPackTools({ registry, router, log: deps.log }), registry, deps.guard),
     service: (auth) => createPackService({ auth, log: deps.log, packs: externals }),
     closePrincipal: (principalId, end) => externals.closePrincipal(principalId, end),
     close: () => externals.shutdown(),
@@ -73,6 +79,25 @@ function meteredRouter(router: ToolRouter, registry: ToolRegistry, metrics: Gate
         metrics.packCall(outcome === "not_found" ? undefined : pack, outcome, outcome === "not_found" ? undefined : seconds());
         throw err;
       }
+    },
+  };
+}
+
+/** Runs the guard after the tool-exists and capability checks (those answers stay the executor's own). */
+function guardedPackTools(
+  inner: PackToolExecutor,
+  registry: ToolRegistry,
+  guard: ((call: { toolName: string; inputJson: string; agentId: string }) => string | undefined) | undefined,
+): PackToolExecutor {
+  if (guard === undefined) return inner;
+  return {
+    async execute(call, signal) {
+      const tool = registry.get(call.toolName);
+      if (tool !== undefined && hasCapabilities(call.capabilities, tool.definition.requiredCapabilities)) {
+        const refusal = guard({ toolName: call.toolName, inputJson: call.inputJson, agentId: call.agentId });
+        if (refusal !== undefined) return { error: refusal };
+      }
+      return inner.execute(call, signal);
     },
   };
 }
