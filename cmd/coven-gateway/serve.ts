@@ -63,7 +63,9 @@ export async function runServe(io: CliIo): Promise<number> {
 
   await waitForStop(io.signal);
   log.info("context canceled, initiating shutdown");
-  await gateway.stop();
+  const errors = await gateway.stop();
+  // The gateway logged each failed step and the count at error; a supervisor must see the exit status too.
+  if (errors.length > 0) return 1;
   log.info("shutdown complete");
   return 0;
 }

@@ -6,7 +6,7 @@ import { randomIds, type IdSource } from "../lib/ids.js";
 import { silentLogger, type Logger } from "../lib/logger.js";
 import { createPrincipalRepository, type Principal as StoredPrincipal } from "../store/principal-repository.js";
 import type { StoreExecutor } from "../store/transaction.js";
-import type { Principal, PrincipalResolver } from "./principal-resolver.js";
+import { REFUSE_WITHOUT_ROLES, type Principal, type PrincipalResolver } from "./principal-resolver.js";
 import type { SshAuthMetadata, SshVerifier } from "./ssh-signature.js";
 
 /** `auth.agent_auto_registration` (config.md §3.3; unknown values were already mapped to `pending`). */
@@ -88,7 +88,7 @@ export function createSshPrincipalAuthenticator(options: SshPrincipalAuthenticat
           );
         }
       }
-      return resolver.admit(principal, "grpc");
+      return resolver.admit(principal, REFUSE_WITHOUT_ROLES);
     },
   };
 }

@@ -109,7 +109,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   const internal = (message: string, cause: unknown): GatewayError => {
     if (cause instanceof GatewayError) return cause;
     log.error(message, { cause });
-    return new GatewayError("INTERNAL", message, { cause });
+    return new GatewayError("INTERNAL", message, { cause, reason: "link_failed" });
   };
 
   const findLink = async (codeOrId: string): Promise<LinkCode | undefined> =>

@@ -34,8 +34,17 @@ export interface Principal {
   readonly isAnonymous: boolean;
 }
 
-/** Which edge's texts to use: they differ for the same checks (auth.md §7, §8, §10). */
-export type AuthTransport = "grpc" | "http";
+/**
+ * What to do when the role lookup fails after the principal passed: `refuse` (gRPC, auth.md §10: INTERNAL) or
+ * `continue` without roles (HTTP and the edges that share its rules, logged at warn).
+ */
+export interface ResolvePolicy {
+  roleLookupFailure: "refuse" | "continue";
+}
+
+const CONTINUE_WITHOUT_ROLES: ResolvePolicy = Object.freeze({ roleLookupFailure: "continue" });
+/** The gRPC policy (auth.md §10): a failed role lookup refuses the call. */
+export const REFUSE_WITHOUT_ROLES: ResolvePolicy = Object.freeze({ roleLookupFailure: "refuse" });
 
 /** The caller of every request in no-auth mode (auth.md §11). */
 export const ANONYMOUS_PRINCIPAL: Principal = Object.freeze({
@@ -51,19 +60,15 @@ const USABLE_STATUSES: ReadonlySet<string> = new Set(["approved", "online", "off
 const BEARER_PREFIX = "Bearer ";
 
 /**
- * The status gate of auth.md §8. Throws GatewayError PERMISSION_DENIED for `pending` / `revoked` and INTERNAL
- * `unknown principal status[: <status>]` for anything not `approved`/`online`/`offline`.
+ * The status gate of auth.md §8. Throws GatewayError PERMISSION_DENIED `principal status is pending` (reason
+ * `principal_pending`) / `principal has been revoked` (`principal_revoked`) and INTERNAL `unknown principal status`
+ * (`unknown_principal_status`, the status as `detail`) for anything not `approved`/`online`/`offline`.
  */
-export function checkPrincipalStatus(status: string, transport: AuthTransport): void {
+export function checkPrincipalStatus(status: string): void {
   if (USABLE_STATUSES.has(status)) return;
-  if (status === "pending") {
-    throw new GatewayError(
-      "PERMISSION_DENIED",
-      transport === "grpc" ? "principal status is pending - admin approval required" : "principal status is pending",
-    );
-  }
-  if (status === "revoked") throw new GatewayError("PERMISSION_DENIED", "principal has been revoked");
-  throw new GatewayError("INTERNAL", transport === "grpc" ? `unknown principal status: ${status}` : "unknown principal status");
+  if (status === "pending") throw new GatewayError("PERMISSION_DENIED", "principal status is pending", { reason: "principal_pending" });
+  if (status === "revoked") throw new GatewayError("PERMISSION_DENIED", "principal has been revoked", { reason: "principal_revoked" });
+  throw new GatewayError("INTERNAL", "unknown principal status", { reason: "unknown_principal_status", detail: status });
 }
 
 export interface PrincipalResolverOptions {
@@ -77,36 +82,36 @@ export interface PrincipalResolver {
   readonly isAuthEnabled: boolean;
   /**
    * Authenticates an `Authorization` value (undefined when absent). Checks in order: header present, `Bearer `
-   * prefix, (HTTP) non-empty token, token valid, principal exists, status gate, roles.
+   * prefix, non-empty token, token valid, principal exists, status gate, roles. Messages are the HTTP wording
+   * (http-api.md §2); every failure carries a `reason` the gRPC edge maps to its own (auth.md §7).
    * Throws GatewayError UNAUTHENTICATED (`missing authorization header`, `invalid authorization header format`,
-   * HTTP `empty token` / `invalid token`, gRPC `invalid or expired token`, `principal not found`),
-   * PERMISSION_DENIED (status gate) or INTERNAL (lookup failure, unknown status).
+   * `empty token`, `invalid token`, `principal not found`), PERMISSION_DENIED (status gate) or INTERNAL (lookup
+   * failure `failed to lookup principal` / `failed to lookup roles` with the store's text as `detail`, unknown status).
    */
-  resolveAuthorization(authorization: string | undefined, transport: AuthTransport): Promise<Principal>;
-  /**
-   * Admits an already-identified principal (e.g. found by SSH fingerprint): status gate, then roles.
-   * Throws like `checkPrincipalStatus`, and gRPC INTERNAL `failed to lookup roles: <detail>`.
-   */
-  admit(record: PrincipalRecord, transport: AuthTransport): Promise<Principal>;
+  resolveAuthorization(authorization: string | undefined, policy?: ResolvePolicy): Promise<Principal>;
+  /** Admits an already-identified principal (e.g. found by SSH fingerprint): status gate, then roles. Throws like `checkPrincipalStatus`. */
+  admit(record: PrincipalRecord, policy?: ResolvePolicy): Promise<Principal>;
 }
 
 /** Creates the resolver used by every authenticating edge. Throws nothing at creation. */
 export function createPrincipalResolver(options: PrincipalResolverOptions): PrincipalResolver {
   const { jwt, lookup } = options;
 
-  const loadRoles = async (id: string, transport: AuthTransport): Promise<string[]> => {
+  const loadRoles = async (id: string, policy: ResolvePolicy): Promise<string[]> => {
     try {
       return await lookup.rolesOf(id);
     } catch (err) {
-      if (transport === "grpc") throw new GatewayError("INTERNAL", `failed to lookup roles: ${describeError(err)}`, { cause: err });
+      if (policy.roleLookupFailure === "refuse") {
+        throw new GatewayError("INTERNAL", "failed to lookup roles", { cause: err, reason: "role_lookup_failed", detail: describeError(err) });
+      }
       options.log?.warn("role lookup failed; continuing without roles", { principal_id: id, error: err });
       return [];
     }
   };
 
-  const admit = async (record: PrincipalRecord, transport: AuthTransport): Promise<Principal> => {
-    checkPrincipalStatus(record.status, transport);
-    const roles = await loadRoles(record.id, transport);
+  const admit = async (record: PrincipalRecord, policy: ResolvePolicy = CONTINUE_WITHOUT_ROLES): Promise<Principal> => {
+    checkPrincipalStatus(record.status);
+    const roles = await loadRoles(record.id, policy);
     return Object.freeze({
       id: record.id,
       type: record.type,
@@ -120,30 +125,32 @@ export function createPrincipalResolver(options: PrincipalResolverOptions): Prin
   return {
     isAuthEnabled: jwt !== undefined,
     admit,
-    async resolveAuthorization(authorization, transport) {
+    async resolveAuthorization(authorization, policy = CONTINUE_WITHOUT_ROLES) {
       if (jwt === undefined) return ANONYMOUS_PRINCIPAL;
-      if (authorization === undefined) throw new GatewayError("UNAUTHENTICATED", "missing authorization header");
-      if (!authorization.startsWith(BEARER_PREFIX)) throw new GatewayError("UNAUTHENTICATED", "invalid authorization header format");
+      if (authorization === undefined) {
+        throw new GatewayError("UNAUTHENTICATED", "missing authorization header", { reason: "missing_authorization" });
+      }
+      if (!authorization.startsWith(BEARER_PREFIX)) {
+        throw new GatewayError("UNAUTHENTICATED", "invalid authorization header format", { reason: "malformed_authorization" });
+      }
       const token = authorization.slice(BEARER_PREFIX.length);
-      const invalidToken = transport === "grpc" ? "invalid or expired token" : "invalid token";
-      if (token === "") throw new GatewayError("UNAUTHENTICATED", transport === "grpc" ? invalidToken : "empty token");
+      if (token === "") throw new GatewayError("UNAUTHENTICATED", "empty token", { reason: "empty_token" });
 
       let principalId: string;
       try {
         ({ principalId } = await jwt.verify(token));
       } catch (err) {
-        throw new GatewayError("UNAUTHENTICATED", invalidToken, { cause: err });
+        throw new GatewayError("UNAUTHENTICATED", "invalid token", { cause: err, reason: "invalid_token" });
       }
 
       let record: PrincipalRecord | undefined;
       try {
         record = await lookup.findPrincipal(principalId);
       } catch (err) {
-        const message = transport === "grpc" ? `failed to lookup principal: ${describeError(err)}` : "failed to lookup principal";
-        throw new GatewayError("INTERNAL", message, { cause: err });
+        throw new GatewayError("INTERNAL", "failed to lookup principal", { cause: err, reason: "principal_lookup_failed", detail: describeError(err) });
       }
-      if (record === undefined) throw new GatewayError("UNAUTHENTICATED", "principal not found");
-      return admit(record, transport);
+      if (record === undefined) throw new GatewayError("UNAUTHENTICATED", "principal not found", { reason: "principal_not_found" });
+      return admit(record, policy);
     },
   };
 }

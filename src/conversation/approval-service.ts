@@ -139,7 +139,7 @@ export class ApprovalService implements TurnApprovals {
       await agents.sendToolApproval(input.agentId, input.toolId, input.approved, input.approveAll);
     } catch (err) {
       log.warn("sending tool approval failed", { agent_id: input.agentId, tool_id: input.toolId, cause: err });
-      throw new GatewayError("INTERNAL", "failed to send approval", { cause: err });
+      throw new GatewayError("INTERNAL", "failed to send approval", { cause: err, reason: "approval_send_failed" });
     }
     return approval;
   }

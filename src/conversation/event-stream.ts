@@ -139,7 +139,7 @@ export function openEventStream(deps: EventStreamDeps, input: OpenEventStreamInp
       return await fn();
     } catch (err) {
       deps.log.error("stream events read failed", { conversation_key: key, step: what, cause: err });
-      throw new GatewayError("INTERNAL", "failed to fetch events", { cause: err });
+      throw new GatewayError("INTERNAL", "failed to fetch events", { cause: err, reason: "events_fetch_failed" });
     }
   };
   const approvalKey = (requestId: string, toolId: string) => `${requestId}\u0000${toolId}`;

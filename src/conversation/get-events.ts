@@ -44,6 +44,6 @@ export async function getEvents(deps: { ledger: LedgerRepository; log: Logger },
     return await deps.ledger.listConversation({ conversationKey: input.conversationKey, since, until, afterSeq, limit: input.limit });
   } catch (err) {
     deps.log.error("fetching events failed", { conversation_key: input.conversationKey, cause: err });
-    throw new GatewayError("INTERNAL", "failed to fetch events", { cause: err });
+    throw new GatewayError("INTERNAL", "failed to fetch events", { cause: err, reason: "events_fetch_failed" });
   }
 }

@@ -45,7 +45,8 @@ export interface GatewayAddresses {
 /** A running (or runnable) gateway. The domain objects are exposed for tests and the CLI. */
 export interface Gateway {
   start(): Promise<GatewayAddresses>;
-  stop(): Promise<void>;
+  /** Ordered shutdown; resolves with the errors its steps collected (each logged; empty when clean). Never rejects. */
+  stop(): Promise<readonly unknown[]>;
   readonly agents: AgentManager;
   readonly conversations: ConversationService;
   readonly hub: EventHub;
@@ -84,7 +85,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
   let grpc: GatewayGrpc | undefined;
   let ws: WsServer | undefined;
   let shuttingDown = false;
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<readonly unknown[]> | undefined;
   let dbLock: DatabaseLock | undefined;
 
   const need = <T>(value: T | undefined, what: string): T => {
@@ -148,7 +149,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     };
   }
 
-  async function stopInOrder(): Promise<void> {
+  async function stopInOrder(): Promise<readonly unknown[]> {
     shuttingDown = true;
     webAdmin?.stop();
     ws?.beginShutdown();
@@ -182,12 +183,13 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     errors.push(...(domainErrors ?? []));
     await step("database", async () => store?.close());
     await step("database lock", async () => dbLock?.release());
-    if (errors.length > 0) log.warn("shutdown finished with errors", { count: errors.length });
+    if (errors.length > 0) log.error("shutdown finished with errors", { count: errors.length, causes: errors });
+    return errors;
   }
 
   return {
     start,
-    stop(): Promise<void> {
+    stop(): Promise<readonly unknown[]> {
       stopping ??= stopInOrder();
       return stopping;
     },

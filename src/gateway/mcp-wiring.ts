@@ -36,7 +36,7 @@ export async function mountMcp(deps: {
     resolveMcpToken: (token) => deps.agents.resolveMcpToken(token),
     async verifyBearer(token): Promise<McpIdentity | McpRefusal> {
       try {
-        const principal = await resolver.resolveAuthorization(`Bearer ${token}`, "http");
+        const principal = await resolver.resolveAuthorization(`Bearer ${token}`);
         return { agentId: principal.id, capabilities: isAdmin(principal.roles) ? "*" : [] };
       } catch (err) {
         if (isGatewayError(err, "PERMISSION_DENIED")) return { status: 403, message: err.message };

@@ -2,9 +2,8 @@
 // ABOUTME: GET /api/tools/pending lists what is waiting. The approval service owns the checks, audit and the write.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ApprovalService } from "../conversation/approval-service.js";
-import { GatewayError, isGatewayError } from "../lib/gateway-error.js";
+import { GatewayError } from "../lib/gateway-error.js";
 import { principalOf } from "./http-auth.js";
-import { HttpError } from "./http-errors.js";
 import { sendJson, sendMethodNotAllowed } from "./http-reply.js";
 import { readJsonObject, stringField, type JsonObject } from "./request-body.js";
 import { queryParam } from "./route-input.js";
@@ -13,9 +12,6 @@ import { pendingApprovalJson } from "../conversation/pending-json.js";
 export interface ApprovalRouteDeps {
   approvals: Pick<ApprovalService, "answer" | "listPending">;
 }
-
-/** The route-specific 500 when the decision could not be written to the agent (the row stays resolved). */
-export const FAILED_TO_SEND_APPROVAL = "failed to send approval";
 
 /**
  * Registers `/api/tools/approve` (POST) and `/api/tools/pending` (GET); other methods get 405. Must be registered
@@ -46,14 +42,7 @@ async function approveTool(deps: ApprovalRouteDeps, request: FastifyRequest, rep
   if (agentId === "") throw new GatewayError("INVALID_ARGUMENT", "agent_id is required");
   if (toolId === "") throw new GatewayError("INVALID_ARGUMENT", "tool_id is required");
   const principal = principalOf(request);
-  try {
-    await deps.approvals.answer({ agentId, toolId, approved, approveAll, actor: principal.id });
-  } catch (err) {
-    if (isGatewayError(err, "INTERNAL") && err.message === FAILED_TO_SEND_APPROVAL) {
-      throw new HttpError(500, FAILED_TO_SEND_APPROVAL, { cause: err });
-    }
-    throw err;
-  }
+  await deps.approvals.answer({ agentId, toolId, approved, approveAll, actor: principal.id });
   return sendJson(reply, 200, { approved, success: true });
 }
 

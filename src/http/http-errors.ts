@@ -1,7 +1,7 @@
 // ABOUTME: The HTTP edge's one error mapping: GatewayError code -> status, route-specific HttpError, redaction.
 // ABOUTME: Installed as fastify's error handler so no framework default message ever reaches a client.
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { isGatewayError, type ErrorCode } from "../lib/gateway-error.js";
+import { isGatewayError, type ErrorCode, type ErrorReason } from "../lib/gateway-error.js";
 import { isRefusal, retryAfterSeconds } from "../lib/refusal.js";
 import type { Logger } from "../lib/logger.js";
 import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./http-reply.js";
@@ -44,6 +44,15 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   DEADLINE_EXCEEDED: 504,
 };
 
+/**
+ * INTERNAL failures whose text the spec lists for a route (http-api.md §2 unknown status, §12 approvals): answered
+ * 500 with that text instead of redacted, and still logged.
+ */
+const SHOWN_INTERNAL_TEXT: Partial<Record<ErrorReason, string>> = {
+  unknown_principal_status: "unknown principal status",
+  approval_send_failed: "failed to send approval",
+};
+
 /** What the client sees for `err`, and whether the cause must be logged (every unexpected failure is). */
 export function httpErrorOf(err: unknown): { status: number; message: string; isUnexpected: boolean } {
   if (err instanceof HttpError) {
@@ -53,8 +62,9 @@ export function httpErrorOf(err: unknown): { status: number; message: string; is
   if (isRefusal(err) && err.kind === "budget") return { status: 402, message: err.message, isUnexpected: false };
   if (isGatewayError(err)) {
     const status = STATUS_BY_CODE[err.code];
+    const shown = err.reason === undefined ? undefined : SHOWN_INTERNAL_TEXT[err.reason];
     return err.code === "INTERNAL"
-      ? { status, message: INTERNAL_SERVER_ERROR, isUnexpected: true }
+      ? { status, message: shown ?? INTERNAL_SERVER_ERROR, isUnexpected: true }
       : { status, message: err.message, isUnexpected: false };
   }
   const code = (err as Partial<FastifyError> | undefined)?.code;

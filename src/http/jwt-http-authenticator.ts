@@ -46,7 +46,7 @@ export function createJwtHttpAuthenticator(options: JwtHttpAuthenticatorOptions)
 
   return {
     async authenticate({ authorization, ip }): Promise<HttpPrincipal> {
-      if (!resolver.isAuthEnabled) return resolver.resolveAuthorization(undefined, "http");
+      if (!resolver.isAuthEnabled) return resolver.resolveAuthorization(undefined);
       try {
         checkHttpLockout(lockout, ip);
       } catch (err) {
@@ -54,16 +54,13 @@ export function createJwtHttpAuthenticator(options: JwtHttpAuthenticatorOptions)
         throw err;
       }
       try {
-        const principal = await resolver.resolveAuthorization(authorization, "http");
+        const principal = await resolver.resolveAuthorization(authorization);
         lockout.recordSuccess(ip);
         return principal;
       } catch (err) {
         if (isGatewayError(err, "UNAUTHENTICATED")) {
           lockout.recordFailure(ip);
           log.debug("HTTP authentication failed", { address: ip, reason: err.message });
-        }
-        if (isGatewayError(err, "INTERNAL") && err.message === "unknown principal status") {
-          throw new HttpError(500, err.message, { cause: err });
         }
         throw err;
       }

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { LINK_TEXT, type LinkService, type LinkStatus } from "../auth/link-service.js";
 import type { Lockout } from "../auth/lockout.js";
-import { isGatewayError } from "../lib/gateway-error.js";
+import { hasReason, isGatewayError } from "../lib/gateway-error.js";
 import { silentLogger, type Logger } from "../lib/logger.js";
 import type { AddressRateLimiter } from "./address-rate-limiter.js";
 import { HttpError } from "./http-errors.js";
@@ -36,7 +36,7 @@ function sendLinkError(reply: FastifyReply, status: number, message: string): Fa
 function linkFailure(err: unknown, fallback: string): { status: number; message: string } {
   if (isGatewayError(err, "INVALID_ARGUMENT")) return { status: 400, message: err.message };
   if (isGatewayError(err, "NOT_FOUND")) return { status: 404, message: err.message };
-  if (isGatewayError(err) && (Object.values(LINK_TEXT) as string[]).includes(err.message)) return { status: 500, message: err.message };
+  if (hasReason(err, "link_failed")) return { status: 500, message: err.message };
   return { status: 500, message: fallback };
 }
 

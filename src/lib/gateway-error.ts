@@ -15,15 +15,52 @@ export type ErrorCode =
   | "CANCELED"
   | "INTERNAL";
 
+/**
+ * Stable names for failures whose wording or status differs between edges. The domain's message is the default
+ * wording; each edge's one mapping table (rpc/status-map.ts, http/http-errors.ts, the ws edge) maps a reason to
+ * its own wording, so no edge compares message text.
+ */
+export type ErrorReason =
+  | "missing_authorization"
+  | "malformed_authorization"
+  | "empty_token"
+  | "invalid_token"
+  | "principal_not_found"
+  | "principal_pending"
+  | "principal_revoked"
+  | "unknown_principal_status"
+  | "principal_lookup_failed"
+  | "role_lookup_failed"
+  | "approval_send_failed"
+  | "events_fetch_failed"
+  /** A device-link INTERNAL failure whose text (LINK_TEXT) the spec lists. */
+  | "link_failed";
+
+export interface GatewayErrorOptions {
+  cause?: unknown;
+  reason?: ErrorReason;
+  /** A value an edge's wording may include (an unknown status, a store error's text); never shown by default. */
+  detail?: string;
+}
+
 /** A failure whose message is safe to show to the caller; `code` decides the status at each edge. */
 export class GatewayError extends Error {
   readonly code: ErrorCode;
+  readonly reason: ErrorReason | undefined;
+  readonly detail: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: GatewayErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "GatewayError";
     this.code = code;
+    this.reason = options?.reason;
+    this.detail = options?.detail;
   }
+}
+
+/** True when `err` is a GatewayError carrying `reason`. */
+export function hasReason(err: unknown, reason: ErrorReason): err is GatewayError {
+  return err instanceof GatewayError && err.reason === reason;
 }
 
 /** True when `err` is a GatewayError, optionally with the given code. */

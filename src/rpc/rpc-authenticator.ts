@@ -3,11 +3,12 @@
 import type { Metadata } from "@grpc/grpc-js";
 import type { SshPrincipalAuthenticator } from "../auth/agent-authenticator.js";
 import { addressFromPeer, type Lockout } from "../auth/lockout.js";
-import type { Principal, PrincipalResolver } from "../auth/principal-resolver.js";
+import { REFUSE_WITHOUT_ROLES, type Principal, type PrincipalResolver } from "../auth/principal-resolver.js";
 import { hasSshCredentials, SSH_METADATA_KEYS, type SshAuthMetadata } from "../auth/ssh-signature.js";
 import { isGatewayError } from "../lib/gateway-error.js";
 import { silentLogger, type Logger } from "../lib/logger.js";
 import type { RpcAuthenticator, RpcCallContext } from "./rpc-auth.js";
+import { withGrpcWording } from "./status-map.js";
 
 export interface RpcIdentityAuthenticatorOptions {
   /** Bearer tokens, status gate and roles; `isAuthEnabled` false means no-auth mode. */
@@ -51,7 +52,7 @@ export function createRpcIdentityAuthenticator(options: RpcIdentityAuthenticator
 
   return {
     async authenticate(context) {
-      if (!resolver.isAuthEnabled) return resolver.resolveAuthorization(undefined, "grpc");
+      if (!resolver.isAuthEnabled) return resolver.resolveAuthorization(undefined, REFUSE_WITHOUT_ROLES);
       const address = addressFromPeer(context.peer);
       lockout.check(address);
       const credentials = sshMetadataOf(context.metadata);
@@ -59,7 +60,7 @@ export function createRpcIdentityAuthenticator(options: RpcIdentityAuthenticator
       try {
         const principal = isSsh
           ? await ssh.authenticate(credentials)
-          : await resolver.resolveAuthorization(firstValue(context.metadata, "authorization"), "grpc");
+          : await resolver.resolveAuthorization(firstValue(context.metadata, "authorization"), REFUSE_WITHOUT_ROLES);
         lockout.recordSuccess(address);
         return principal;
       } catch (err) {
@@ -67,7 +68,7 @@ export function createRpcIdentityAuthenticator(options: RpcIdentityAuthenticator
           lockout.recordFailure(address);
           log.debug("gRPC authentication failed", { address, path: context.path, method: isSsh ? "ssh" : "jwt", reason: err.message });
         }
-        throw err;
+        throw withGrpcWording(err);
       }
     },
   };

@@ -19,8 +19,8 @@ import { WsTopics, type TopicEvent, type TopicOutlet } from "./ws-topics.js";
 const CLOSE_GRACE_MS = 1_000;
 const WS_OPEN = 1;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** INTERNAL texts a method lists itself (§3.1); every other unexpected failure reads `internal error`. */
-const FIXED_INTERNAL_TEXTS = new Set(["failed to send approval", "failed to fetch events"]);
+/** INTERNAL failures a method lists itself (§3.1), by reason; every other unexpected failure reads `internal error`. */
+const SHOWN_INTERNAL_REASONS: ReadonlySet<string> = new Set(["approval_send_failed", "events_fetch_failed"]);
 
 /** The connections of one gateway: caps, revocation and shutdown act on all of them. */
 export interface WsConnectionSet {
@@ -506,7 +506,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
           respond({ error: { code: err.code, message: err.message, retry_after_ms: err.retryAfterMs } });
           return;
         }
-        if (isGatewayError(err) && (err.code !== "INTERNAL" || FIXED_INTERNAL_TEXTS.has(err.message))) {
+        if (isGatewayError(err) && (err.code !== "INTERNAL" || SHOWN_INTERNAL_REASONS.has(err.reason ?? ""))) {
           respond({ error: { code: err.code, message: err.message } });
           return;
         }

@@ -1,6 +1,6 @@
 // ABOUTME: Who a WS connection is (ws.md §1 identity kinds, §2.2): auth off, the upgrade's bearer header, the
 // ABOUTME: hello token, or the web admin session cookie, through the shared resolver and the address lockout.
-import { isGatewayError } from "../lib/gateway-error.js";
+import { hasReason, isGatewayError } from "../lib/gateway-error.js";
 import type { WsDeps } from "./ws-deps.js";
 
 /** The fixed identity of an established connection. */
@@ -92,7 +92,7 @@ export async function authenticateHello(
     };
   }
   try {
-    const principal = await resolver.resolveAuthorization(authorization, "http");
+    const principal = await resolver.resolveAuthorization(authorization);
     lockout?.recordSuccess(credentials.ip);
     return {
       kind: "ok",
@@ -109,7 +109,7 @@ export async function authenticateHello(
     };
   } catch (err) {
     if (isGatewayError(err, "UNAUTHENTICATED") || isGatewayError(err, "PERMISSION_DENIED")) return fail(err.message);
-    if (isGatewayError(err, "INTERNAL") && err.message === "unknown principal status") return fail(err.message);
+    if (hasReason(err, "unknown_principal_status")) return fail(err.message);
     throw err;
   }
 }

@@ -1,4 +1,4 @@
-// ABOUTME: Tests bearer authentication for gRPC and HTTP: the ordered checks, exact texts and codes, the gates.
+// ABOUTME: Tests bearer authentication for gRPC and HTTP: the ordered checks, reasons, each edge's exact texts, the gates.
 // ABOUTME: Uses the real JWT service and an in-memory PrincipalLookup passed in as the injected dependency.
 import { describe, expect, it } from "vitest";
 import type { Clock } from "../../src/lib/clock.js";
@@ -9,10 +9,33 @@ import {
   ANONYMOUS_PRINCIPAL,
   checkPrincipalStatus,
   createPrincipalResolver,
-  type AuthTransport,
+  REFUSE_WITHOUT_ROLES,
+  type Principal,
   type PrincipalLookup,
   type PrincipalRecord,
+  type PrincipalResolver,
 } from "../../src/auth/principal-resolver.js";
+import { withGrpcWording } from "../../src/rpc/status-map.js";
+
+/** The edge a resolution is seen from: gRPC refuses on a failed role lookup and reads its own wording table. */
+type AuthTransport = "grpc" | "http";
+
+async function resolveAs(resolver: PrincipalResolver, header: string | undefined, transport: AuthTransport): Promise<Principal> {
+  if (transport === "http") return resolver.resolveAuthorization(header);
+  try {
+    return await resolver.resolveAuthorization(header, REFUSE_WITHOUT_ROLES);
+  } catch (err) {
+    throw withGrpcWording(err);
+  }
+}
+
+async function admitAs(resolver: PrincipalResolver, record: PrincipalRecord): Promise<Principal> {
+  try {
+    return await resolver.admit(record, REFUSE_WITHOUT_ROLES);
+  } catch (err) {
+    throw withGrpcWording(err);
+  }
+}
 
 const clock: Clock = { now: () => new Date(1_700_000_000_000) };
 const jwt = createJwtService({ secret: "0123456789abcdef0123456789abcdef", clock });
@@ -49,26 +72,26 @@ describe("resolveAuthorization: header checks", () => {
   const resolver = createPrincipalResolver({ jwt, lookup: lookupOf([record("p1", "approved")]) });
 
   it("gives the HTTP texts of http-api.md §2 in order", async () => {
-    expect(await failure(resolver.resolveAuthorization(undefined, "http"))).toEqual(["UNAUTHENTICATED", "missing authorization header"]);
-    expect(await failure(resolver.resolveAuthorization("Basic abc", "http"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
-    expect(await failure(resolver.resolveAuthorization("bearer abc", "http"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
-    expect(await failure(resolver.resolveAuthorization("Bearer", "http"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
-    expect(await failure(resolver.resolveAuthorization("Bearer ", "http"))).toEqual(["UNAUTHENTICATED", "empty token"]);
-    expect(await failure(resolver.resolveAuthorization("Bearer junk", "http"))).toEqual(["UNAUTHENTICATED", "invalid token"]);
-    expect(await failure(resolver.resolveAuthorization(await bearer("ghost"), "http"))).toEqual(["UNAUTHENTICATED", "principal not found"]);
+    expect(await failure(resolveAs(resolver, undefined, "http"))).toEqual(["UNAUTHENTICATED", "missing authorization header"]);
+    expect(await failure(resolveAs(resolver, "Basic abc", "http"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
+    expect(await failure(resolveAs(resolver, "bearer abc", "http"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
+    expect(await failure(resolveAs(resolver, "Bearer", "http"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
+    expect(await failure(resolveAs(resolver, "Bearer ", "http"))).toEqual(["UNAUTHENTICATED", "empty token"]);
+    expect(await failure(resolveAs(resolver, "Bearer junk", "http"))).toEqual(["UNAUTHENTICATED", "invalid token"]);
+    expect(await failure(resolveAs(resolver, await bearer("ghost"), "http"))).toEqual(["UNAUTHENTICATED", "principal not found"]);
   });
 
   it("gives the gRPC texts of auth.md §7 in order", async () => {
-    expect(await failure(resolver.resolveAuthorization(undefined, "grpc"))).toEqual(["UNAUTHENTICATED", "missing authorization header"]);
-    expect(await failure(resolver.resolveAuthorization("Token x", "grpc"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
-    expect(await failure(resolver.resolveAuthorization("Bearer ", "grpc"))).toEqual(["UNAUTHENTICATED", "invalid or expired token"]);
-    expect(await failure(resolver.resolveAuthorization("Bearer junk", "grpc"))).toEqual(["UNAUTHENTICATED", "invalid or expired token"]);
-    expect(await failure(resolver.resolveAuthorization(await bearer("ghost"), "grpc"))).toEqual(["UNAUTHENTICATED", "principal not found"]);
+    expect(await failure(resolveAs(resolver, undefined, "grpc"))).toEqual(["UNAUTHENTICATED", "missing authorization header"]);
+    expect(await failure(resolveAs(resolver, "Token x", "grpc"))).toEqual(["UNAUTHENTICATED", "invalid authorization header format"]);
+    expect(await failure(resolveAs(resolver, "Bearer ", "grpc"))).toEqual(["UNAUTHENTICATED", "invalid or expired token"]);
+    expect(await failure(resolveAs(resolver, "Bearer junk", "grpc"))).toEqual(["UNAUTHENTICATED", "invalid or expired token"]);
+    expect(await failure(resolveAs(resolver, await bearer("ghost"), "grpc"))).toEqual(["UNAUTHENTICATED", "principal not found"]);
   });
 
   it("does not trim the token (a second space makes it invalid)", async () => {
     const header = (await bearer("p1")).replace("Bearer ", "Bearer  ");
-    expect(await failure(resolver.resolveAuthorization(header, "http"))).toEqual(["UNAUTHENTICATED", "invalid token"]);
+    expect(await failure(resolveAs(resolver, header, "http"))).toEqual(["UNAUTHENTICATED", "invalid token"]);
   });
 });
 
@@ -76,11 +99,11 @@ describe("resolveAuthorization: principal, status gate and roles", () => {
   it("returns the principal with its roles for usable statuses", async () => {
     const lookup = lookupOf([record("a", "approved"), record("on", "online"), record("off", "offline")], { a: ["admin", "member"] });
     const resolver = createPrincipalResolver({ jwt, lookup });
-    const principal = await resolver.resolveAuthorization(await bearer("a"), "http");
+    const principal = await resolveAs(resolver, await bearer("a"), "http");
     expect(principal).toEqual({ id: "a", type: "client", displayName: "name-a", status: "approved", roles: ["admin", "member"], isAnonymous: false });
     expect(Object.isFrozen(principal)).toBe(true);
-    expect((await resolver.resolveAuthorization(await bearer("on"), "grpc")).status).toBe("online");
-    expect((await resolver.resolveAuthorization(await bearer("off"), "grpc")).roles).toEqual([]);
+    expect((await resolveAs(resolver, await bearer("on"), "grpc")).status).toBe("online");
+    expect((await resolveAs(resolver, await bearer("off"), "grpc")).roles).toEqual([]);
     expect(resolver.isAuthEnabled).toBe(true);
   });
 
@@ -96,7 +119,7 @@ describe("resolveAuthorization: principal, status gate and roles", () => {
       ["odd", "grpc", ["INTERNAL", "unknown principal status: suspended"]],
     ];
     for (const [id, transport, expected] of cases) {
-      expect(await failure(resolver.resolveAuthorization(await bearer(id), transport))).toEqual(expected);
+      expect(await failure(resolveAs(resolver, await bearer(id), transport))).toEqual(expected);
     }
     expect(lookup.roleCalls).toBe(0);
   });
@@ -109,11 +132,11 @@ describe("resolveAuthorization: principal, status gate and roles", () => {
       rolesOf: async () => [],
     };
     const resolver = createPrincipalResolver({ jwt, lookup });
-    expect(await failure(resolver.resolveAuthorization(await bearer("p"), "grpc"))).toEqual([
+    expect(await failure(resolveAs(resolver, await bearer("p"), "grpc"))).toEqual([
       "INTERNAL",
       "failed to lookup principal: database is locked",
     ]);
-    expect(await failure(resolver.resolveAuthorization(await bearer("p"), "http"))).toEqual(["INTERNAL", "failed to lookup principal"]);
+    expect(await failure(resolveAs(resolver, await bearer("p"), "http"))).toEqual(["INTERNAL", "failed to lookup principal"]);
   });
 
   it("fails gRPC on a role lookup failure but lets HTTP continue without roles, logging a warning", async () => {
@@ -125,19 +148,19 @@ describe("resolveAuthorization: principal, status gate and roles", () => {
       },
     };
     const resolver = createPrincipalResolver({ jwt, lookup, log });
-    expect(await failure(resolver.resolveAuthorization(await bearer("p"), "grpc"))).toEqual([
+    expect(await failure(resolveAs(resolver, await bearer("p"), "grpc"))).toEqual([
       "INTERNAL",
       "failed to lookup roles: disk I/O error",
     ]);
-    expect((await resolver.resolveAuthorization(await bearer("p"), "http")).roles).toEqual([]);
+    expect((await resolveAs(resolver, await bearer("p"), "http")).roles).toEqual([]);
     expect(log.entries.filter((entry) => entry.level === "warn")).toHaveLength(1);
   });
 
   it("admits a record found another way (SSH fingerprint) through the same gate", async () => {
     const resolver = createPrincipalResolver({ jwt, lookup: lookupOf([], { agent1: ["leader"] }) });
     const agent: PrincipalRecord = { id: "agent1", type: "agent", displayName: "agent-1", status: "offline" };
-    expect((await resolver.admit(agent, "grpc")).roles).toEqual(["leader"]);
-    expect(await failure(resolver.admit({ ...agent, status: "revoked" }, "grpc"))).toEqual(["PERMISSION_DENIED", "principal has been revoked"]);
+    expect((await admitAs(resolver, agent)).roles).toEqual(["leader"]);
+    expect(await failure(admitAs(resolver, { ...agent, status: "revoked" }))).toEqual(["PERMISSION_DENIED", "principal has been revoked"]);
   });
 });
 
@@ -146,8 +169,8 @@ describe("no-auth mode", () => {
     const resolver = createPrincipalResolver({ jwt: undefined, lookup: lookupOf([]) });
     expect(resolver.isAuthEnabled).toBe(false);
     for (const header of [undefined, "garbage", "Bearer ", await bearer("x")]) {
-      expect(await resolver.resolveAuthorization(header, "http")).toBe(ANONYMOUS_PRINCIPAL);
-      expect(await resolver.resolveAuthorization(header, "grpc")).toBe(ANONYMOUS_PRINCIPAL);
+      expect(await resolveAs(resolver, header, "http")).toBe(ANONYMOUS_PRINCIPAL);
+      expect(await resolveAs(resolver, header, "grpc")).toBe(ANONYMOUS_PRINCIPAL);
     }
     expect(ANONYMOUS_PRINCIPAL).toEqual({
       id: "anonymous",
@@ -161,8 +184,30 @@ describe("no-auth mode", () => {
   });
 });
 
+describe("reasons", () => {
+  it("names every refusal with a stable reason, whatever the wording", async () => {
+    const resolver = createPrincipalResolver({ jwt, lookup: lookupOf([record("pend", "pending"), record("rev", "revoked"), record("odd", "x")]) });
+    const reasonOf = async (header: string | undefined) => {
+      try {
+        await resolver.resolveAuthorization(header);
+      } catch (err) {
+        return (err as GatewayError).reason;
+      }
+      return undefined;
+    };
+    expect(await reasonOf(undefined)).toBe("missing_authorization");
+    expect(await reasonOf("Basic x")).toBe("malformed_authorization");
+    expect(await reasonOf("Bearer ")).toBe("empty_token");
+    expect(await reasonOf("Bearer junk")).toBe("invalid_token");
+    expect(await reasonOf(await bearer("ghost"))).toBe("principal_not_found");
+    expect(await reasonOf(await bearer("pend"))).toBe("principal_pending");
+    expect(await reasonOf(await bearer("rev"))).toBe("principal_revoked");
+    expect(await reasonOf(await bearer("odd"))).toBe("unknown_principal_status");
+  });
+});
+
 describe("gates", () => {
   it("checkPrincipalStatus passes approved, online and offline", () => {
-    for (const status of ["approved", "online", "offline"]) expect(() => checkPrincipalStatus(status, "grpc")).not.toThrow();
+    for (const status of ["approved", "online", "offline"]) expect(() => checkPrincipalStatus(status)).not.toThrow();
   });
 });

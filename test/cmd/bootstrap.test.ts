@@ -157,7 +157,9 @@ describe("bootstrap on a fresh machine", () => {
     const token = readFileSync(join(dir, "cfg", "coven", "token"), "utf8");
     const { config } = loadConfig({ env: { ...env, COVEN_CONFIG: join(dir, "cfg", "coven", "gateway.yaml") } });
     const gateway = createGateway({ ...config, server: { ...config.server, grpcAddr: "127.0.0.1:0", httpAddr: "127.0.0.1:0" } }, { env: {} });
-    cleanups.push(() => gateway.stop());
+    cleanups.push(async () => {
+      expect(await gateway.stop()).toEqual([]);
+    });
     const { grpcAddr } = await gateway.start();
     const client = clientServiceClient(grpcAddr);
     cleanups.push(() => client.close());

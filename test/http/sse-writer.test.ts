@@ -92,11 +92,20 @@ describe("SseTurnWriter", () => {
     expect(gone).toEqual([]);
   });
 
-  it("resolves deliveries at once after discard", async () => {
+  it("resolves deliveries at once after discard, where before it they wait for start", async () => {
+    /** "resolved" when `promise` settles within the current turn of the event loop, else "pending". */
+    const state = (promise: Promise<unknown>) =>
+      Promise.race([promise.then(() => "resolved"), new Promise((resolve) => setImmediate(() => resolve("pending")))]);
+    const waiting = writer([]);
+    const early = waiting.deliver({ kind: "text", text: "x" });
+    expect(await state(early)).toBe("pending");
+    waiting.discard();
+    expect(await state(early)).toBe("resolved");
     const sink = writer([]);
     sink.discard();
-    await sink.deliver({ kind: "text", text: "x" });
-    await sink.settled;
+    expect(await state(sink.deliver({ kind: "text", text: "x" }))).toBe("resolved");
+    expect(await state(sink.deliver({ kind: "done", fullResponse: "", origin: "agent" }))).toBe("resolved");
+    expect(await state(sink.settled)).toBe("resolved");
   });
 
   it("reports a client that left before start as gone", async () => {
