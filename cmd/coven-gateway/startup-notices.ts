@@ -1,22 +1,12 @@
 // ABOUTME: What `serve` and `init` both print: the package version and the auth-disabled warning (cli.md §2.1).
 // ABOUTME: Its own module so main.ts, serve.ts and init.ts import it instead of each other.
-import { createRequire } from "node:module";
+import { packageVersion } from "../../src/lib/package-version.js";
 import { parseHostPort } from "../../src/config/derived.js";
 import type { GatewayConfig } from "../../src/config/types.js";
 import { paint, type CliIo } from "./cli-io.js";
 
-/** The package version, read from package.json at run time. */
-export function gatewayVersion(): string {
-  const require = createRequire(import.meta.url);
-  for (const candidate of ["../../package.json", "../../../package.json"]) {
-    try {
-      return (require(candidate) as { version: string }).version;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
-    }
-  }
-  return "0.0.0";
-}
+/** The package version, read from package.json at run time (one reader in src/lib). */
+export const gatewayVersion = packageVersion;
 
 /** Prints the auth-disabled warning block (cli.md §2.1) to stderr. */
 export function printAuthWarning(io: CliIo, config: GatewayConfig): void {

@@ -1,29 +1,16 @@
 // ABOUTME: Mounts the web admin edge on the gateway's HTTP app: admin sessions, pages, chat and passkeys over the
 // ABOUTME: same domain the API uses (agents, identity service, approvals, questions, turn pipeline, event hub).
-import { createRequire } from "node:module";
 import type { FastifyInstance } from "fastify";
 import { publicBaseUrl } from "../config/derived.js";
 import type { GatewayConfig } from "../config/types.js";
 import type { Clock } from "../lib/clock.js";
 import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
+import { packageVersion } from "../lib/package-version.js";
 import { createWebAdmin, type WebAdmin } from "../webadmin/web-admin.js";
 import type { GatewayDomain } from "./create-domain.js";
 
 export type { WebAdmin } from "../webadmin/web-admin.js";
-
-/** The package version for the sidebar footer, read from package.json (src/ under vitest, dist/src/ when built). */
-function packageVersion(): string {
-  const require = createRequire(import.meta.url);
-  for (const candidate of ["../../package.json", "../../../package.json"]) {
-    try {
-      return (require(candidate) as { version: string }).version;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
-    }
-  }
-  return "0.0.0";
-}
 
 /** Registers the web admin on `app` (before it listens) and starts its session purge. */
 export async function mountWebAdmin(deps: {

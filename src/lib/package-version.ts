@@ -1,5 +1,5 @@
 // ABOUTME: The gateway's package version, read from package.json at run time (source and dist layouts).
-// ABOUTME: Announced to WebSocket clients in `hello-ok.server.version`.
+// ABOUTME: One reader for the CLI banner, the web admin footer, metrics build info and WebSocket `hello-ok`.
 import { createRequire } from "node:module";
 
 /** The `version` of package.json, or `0.0.0` when it cannot be found. */

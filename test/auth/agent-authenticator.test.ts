@@ -86,11 +86,12 @@ describe("createSshPrincipalAuthenticator", () => {
       code: "PERMISSION_DENIED",
       message: "agent registered with pending status (principal_id: 00000000-0000-4000-8000-000000000001) - admin approval required",
     });
-    // The same signed values are now a replay; a fresh authenticator has an empty replay cache.
-    expect(await failure(authenticator("pending").authenticate(METADATA))).toEqual({
-      code: "PERMISSION_DENIED",
-      message: "principal status is pending - admin approval required",
-    });
+    // The same signed values are now a replay; a fresh authenticator has an empty replay cache. The domain refuses
+    // with the stable reason and its HTTP wording; the gRPC edge words it "… - admin approval required" from the
+    // reason (rpc/status-map.ts, checked end to end by the auth matrix).
+    const again = authenticator("pending").authenticate(METADATA);
+    await expect(again).rejects.toMatchObject({ reason: "principal_pending" });
+    expect(await failure(again)).toEqual({ code: "PERMISSION_DENIED", message: "principal status is pending" });
   });
 
   it("runs the signature checks first (a replay is refused before any lookup)", async () => {
