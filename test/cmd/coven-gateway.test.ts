@@ -1,5 +1,5 @@
-// ABOUTME: The coven-gateway CLI: usage and exit codes, serve with and without a config file, health/agents probes,
-// ABOUTME: and real child processes: exit 0 on SIGTERM or SIGHUP with an agent connected, 1 on a failed shutdown step, no EPIPE.
+// ABOUTME: The coven-gateway CLI: usage and exit codes, serve with and without a config file (exit 1 when a shutdown step fails),
+// ABOUTME: health/agents probes, and real child processes: exit 0 on SIGTERM or SIGHUP with an agent connected, no EPIPE.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
