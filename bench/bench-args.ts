@@ -7,7 +7,6 @@ export interface BenchSettings {
   perRound: number;
   chunks: number;
   streamRuns: number;
-  agents: number;
   /** Where the results document goes; undefined prints the summary only, leaving the tracked RESULTS.md alone. */
   out: string | undefined;
   /** With `--no-fail`, FAIL verdicts still exit 0. */
@@ -15,12 +14,35 @@ export interface BenchSettings {
   gatewayNodeArgs: string[];
   /** `--metrics-only`: measure only the cost of recording metrics (turns/s with metrics on vs off). */
   metricsOnly: boolean;
+  /** `--only a,b`: run only these figures (see FIGURES); undefined runs all. */
+  only: ReadonlySet<Figure> | undefined;
+  /** Figure 1: agents, concurrent clients, warm-up and measured seconds per side. */
+  throughput: { agents: number; clients: number; warmupMs: number; durationMs: number };
+  /** Figure 3: idle agents wanted, and how many per agent process. */
+  scale: { agents: number; perProcess: number; idleMs: number };
+  /** Figure 4: ledger events replayed. */
+  replayEvents: number;
+  /** Figure 5: turns, and the rate as a fraction of figure 1's gateway turns/s (`--soak-rate N` fixes it). */
+  soak: { turns: number; fraction: number; rate: number | undefined };
+  quick: boolean;
+  /** `--note TEXT`: a line about the run (e.g. "shared machine") printed under Machine in RESULTS.md. */
+  note: string | undefined;
+}
+
+/** The figures `--only` can pick: the original ones and the five of issue 10. */
+export const FIGURES = ["latency", "stream", "metrics", "throughput", "scale", "replay", "soak"] as const;
+export type Figure = (typeof FIGURES)[number];
+
+/** Whether `figure` runs under these settings. */
+export function runs(settings: Pick<BenchSettings, "only">, figure: Figure): boolean {
+  return settings.only === undefined || settings.only.has(figure);
 }
 
 /**
  * `--quick` shrinks every count for a smoke run; `--write` writes `defaultOut` (bench/RESULTS.md), `--out FILE`
  * writes FILE; `--no-fail` exits 0 despite FAIL verdicts; `--gateway-node-args "ARGS"` (e.g. --cpu-prof);
- * `--metrics-only` measures only the cost of recording metrics.
+ * `--metrics-only` measures only the cost of recording metrics; `--only throughput,soak` runs only those figures
+ * (FIGURES); `--soak-rate N` and `--soak-turns N` fix the soak's rate and length (after `--quick`); `--note TEXT`.
  */
 export function parseBenchArgs(argv: readonly string[], defaultOut: string, resolvePath: (p: string) => string): BenchSettings {
   const settings: BenchSettings = {
@@ -29,15 +51,39 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string, reso
     perRound: 80,
     chunks: 20_000,
     streamRuns: 5,
-    agents: 1_000,
     out: undefined,
     failOnFail: true,
     gatewayNodeArgs: [],
     metricsOnly: false,
+    only: undefined,
+    throughput: { agents: 100, clients: 200, warmupMs: 3_000, durationMs: 20_000 },
+    scale: { agents: 20_000, perProcess: 5_000, idleMs: 5_000 },
+    replayEvents: 100_000,
+    soak: { turns: 500_000, fraction: 0.7, rate: undefined },
+    quick: false,
+    note: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--quick") Object.assign(settings, { warmup: 20, rounds: 2, perRound: 20, chunks: 2_000, streamRuns: 1, agents: 50 });
+    if (arg === "--quick") {
+      Object.assign(settings, { warmup: 20, rounds: 2, perRound: 20, chunks: 2_000, streamRuns: 1, replayEvents: 20_000 });
+      settings.throughput = { ...settings.throughput, warmupMs: 1_000, durationMs: 4_000 };
+      settings.scale = { ...settings.scale, agents: 2_000, perProcess: 1_000, idleMs: 2_000 };
+      settings.soak = { ...settings.soak, turns: 10_000 };
+      settings.quick = true;
+    } else if (arg === "--note") settings.note = argv[++i] ?? ""; else if (arg === "--only") {
+      const names = (argv[++i] ?? "").split(",").filter(Boolean);
+      for (const name of names) if (!(FIGURES as readonly string[]).includes(name)) throw new Error(`unknown figure: ${name} (one of ${FIGURES.join(", ")})`);
+      settings.only = new Set(names as Figure[]);
+    } else if (arg === "--soak-rate") {
+      const rate = Number(argv[++i]);
+      if (!(rate > 0)) throw new Error("--soak-rate needs a positive number of turns per second");
+      settings.soak = { ...settings.soak, rate };
+    } else if (arg === "--soak-turns") {
+      const turns = Number(argv[++i]);
+      if (!Number.isInteger(turns) || turns < 10) throw new Error("--soak-turns needs an integer of at least 10");
+      settings.soak = { ...settings.soak, turns };
+    }
     else if (arg === "--write") settings.out = defaultOut;
     else if (arg === "--out") settings.out = resolvePath(argv[++i] ?? "");
     else if (arg === "--no-fail") settings.failOnFail = false;

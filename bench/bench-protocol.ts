@@ -42,6 +42,12 @@ export const agentStreamMethod = method("/coven.CovenControl/AgentStream", pb.Ag
   responseStream: true,
 });
 
+/** The gateway's `ClientService.StreamEvents`, served by the gateway and by the replay floor alike. */
+export const streamEventsMethod = method("/coven.ClientService/StreamEvents", pb.StreamEventsRequestSchema, pb.ClientStreamEventSchema, {
+  requestStream: false,
+  responseStream: true,
+});
+
 /** A `send_message` frame as the gateway would send it to an agent. */
 export function sendMessageFrame(requestId: string, content: string): pb.ServerMessage {
   return create(pb.ServerMessageSchema, {

@@ -1,7 +1,7 @@
 // ABOUTME: Spawns the benchmark's node child processes, follows their output lines, and always kills them.
 // ABOUTME: Also reads a child's RSS and CPU time from /proc, the only process metrics the benchmark needs.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 /** A running child process whose stdout and stderr lines are followed (and always drained). */
@@ -14,6 +14,8 @@ export interface ChildHandle {
   tail(): string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL at once; resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 const TAIL_LINES = 40;
@@ -41,10 +43,16 @@ export function spawnNode(
   name: string,
   script: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {},
+  options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; fdLimit?: number } = {},
 ): ChildHandle {
   installExitHook();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
+  const argv = [...(options.nodeArgs ?? []), script, ...args];
+  // With `fdLimit`, the shell raises the soft open-files limit, then execs node (same pid).
+  const [command, commandArgs] =
+    options.fdLimit === undefined
+      ? [process.execPath, argv]
+      : ["/bin/sh", ["-c", `ulimit -n ${Math.floor(options.fdLimit)} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const child = spawn(command, commandArgs, {
     env: options.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -104,7 +112,24 @@ export function spawnNode(
       await exited;
       clearTimeout(timer);
     },
+    async kill() {
+      if (exitInfo !== undefined) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
   };
+}
+
+/** The open-files limits of this process (`Max open files` of /proc/self/limits). */
+export function openFilesLimit(): { soft: number; hard: number } {
+  const match = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+  const value = (v: string | undefined) => (v === undefined || v === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(v));
+  return { soft: value(match?.[1]), hard: value(match?.[2]) };
+}
+
+/** How many file descriptors `pid` holds open (entries of /proc/<pid>/fd). */
+export function countFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }
 
 /** Resident set size of `pid` in KiB (`VmRSS` of /proc/<pid>/status). */

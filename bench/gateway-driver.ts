@@ -13,6 +13,10 @@ export const ENTRY = {
   fakeAgent: join(DIST, "cmd", "fake-agent.js"),
   floor: join(DIST, "bench", "floor-server.js"),
   leanAgent: join(DIST, "bench", "lean-agent.js"),
+  agentFleet: join(DIST, "bench", "agent-fleet.js"),
+  relayFloor: join(DIST, "bench", "relay-floor.js"),
+  loadClient: join(DIST, "bench", "load-client.js"),
+  replayFloor: join(DIST, "bench", "replay-floor.js"),
 };
 
 const START_TIMEOUT_MS = 20_000;
@@ -22,6 +26,8 @@ export interface GatewayProcess {
   child: ChildHandle;
   grpcAddr: string;
   httpUrl: string;
+  /** The gateway's SQLite file (kept until `stop`). */
+  dbPath: string;
   stop(): Promise<void>;
 }
 
@@ -29,8 +35,11 @@ export interface GatewayProcess {
  * Starts `coven-gateway serve` with a temp YAML config (loopback port 0, temp SQLite, auth off, JSON logs at
  * info) and resolves once both listeners are logged. The temp directory is removed on stop.
  */
-export async function startGatewayProcess(options: { nodeArgs?: string[]; configLines?: string[] } = {}): Promise<GatewayProcess> {
-  const dir = mkdtempSync(join(tmpdir(), "coven-bench-"));
+export async function startGatewayProcess(
+  options: { nodeArgs?: string[]; configLines?: string[]; fdLimit?: number; dir?: string; keepDir?: boolean } = {},
+): Promise<GatewayProcess> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "coven-bench-"));
+  const dbPath = join(dir, "gateway.db");
   const configPath = join(dir, "gateway.yaml");
   writeFileSync(
     configPath,
@@ -39,7 +48,7 @@ export async function startGatewayProcess(options: { nodeArgs?: string[]; config
       '  grpc_addr: "127.0.0.1:0"',
       '  http_addr: "127.0.0.1:0"',
       "database:",
-      `  path: ${JSON.stringify(join(dir, "gateway.db"))}`,
+      `  path: ${JSON.stringify(dbPath)}`,
       "logging:",
       '  level: "info"',
       '  format: "json"',
@@ -51,15 +60,15 @@ export async function startGatewayProcess(options: { nodeArgs?: string[]; config
   delete env.COVEN_DB_PATH;
   delete env.COVEN_GATEWAY_URL;
   delete env.COVEN_MCP_ENDPOINT;
-  const child = spawnNode("gateway", ENTRY.gateway, ["serve"], { env, nodeArgs: options.nodeArgs });
+  const child = spawnNode("gateway", ENTRY.gateway, ["serve"], { env, nodeArgs: options.nodeArgs, fdLimit: options.fdLimit });
   const stop = async () => {
     await child.stop(8_000);
-    rmSync(dir, { recursive: true, force: true });
+    if (options.keepDir !== true) rmSync(dir, { recursive: true, force: true });
   };
   try {
     const grpcLine = await child.waitForLine(/"msg":"gRPC server listening".*"addr":"([^"]+)"/, START_TIMEOUT_MS);
     const httpLine = await child.waitForLine(/"msg":"HTTP server listening".*"addr":"([^"]+)"/, START_TIMEOUT_MS);
-    return { child, grpcAddr: grpcLine[1]!, httpUrl: `http://${httpLine[1]!}`, stop };
+    return { child, grpcAddr: grpcLine[1]!, httpUrl: `http://${httpLine[1]!}`, dbPath, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -95,10 +104,22 @@ export async function startLeanAgentProcess(grpcAddr: string, agentId: string): 
   return child;
 }
 
+/** Starts bench/agent-fleet.ts with `count` agents `<prefix>-<i>` and resolves once all are registered. */
+export async function startAgentFleet(grpcAddr: string, prefix: string, count: number, timeoutMs: number): Promise<ChildHandle> {
+  const child = spawnNode(`fleet ${prefix}`, ENTRY.agentFleet, [grpcAddr, prefix, String(count)]);
+  try {
+    await child.waitForLine(/^fleet registered \d+$/, timeoutMs);
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+  return child;
+}
+
 /** Polls `GET /health/ready` until it answers `ready (<n> agents)`; rejects after `timeoutMs`. */
 export async function waitForAgents(httpUrl: string, n: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const want = `ready (${n} agents)`;
+  const want = n === 0 ? "no agents connected" : `ready (${n} agents)`;
   let last = "";
   while (Date.now() < deadline) {
     try {

@@ -1,7 +1,6 @@
-// ABOUTME: The three measurements: send round-trip latency, streamed chunks per second, RSS per idle agent.
+// ABOUTME: The sequential measurements: send round-trip latency, streamed chunks per second, turns/s per round.
 // ABOUTME: Each is bounded in count and time and checks its own results (every chunk, in order, nothing lost).
-import { readCpuMs, readRssKib } from "./child-process.js";
-import { startFakeAgentProcess, waitForAgents, type GatewayProcess } from "./gateway-driver.js";
+import { readCpuMs } from "./child-process.js";
 import type { FloorClient } from "./floor-client.js";
 import { streamedText } from "./bench-protocol.js";
 import type { SseClient } from "./sse-client.js";
@@ -170,48 +169,6 @@ export async function floorStreamRun(floor: FloorClient, n: number, pids: Record
     throw new Error(`floor stream incomplete: ${result.chunks} of ${n} chunks, done=${result.sawDone}`);
   }
   return { chunks: n, ms, chunksPerSecond: (n * 1000) / ms, cpuMs };
-}
-
-/** RSS of the gateway before and after `agents` idle agents connected. */
-export interface IdleRss {
-  agents: number;
-  beforeKib: number;
-  afterKib: number;
-  perAgentKib: number;
-  connectMs: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Median of a few RSS readings `intervalMs` apart, so one GC in flight does not decide the figure. */
-async function settledRss(pid: number, readings: number, intervalMs: number): Promise<number> {
-  const values: number[] = [];
-  for (let i = 0; i < readings; i++) {
-    await sleep(intervalMs);
-    values.push(readRssKib(pid));
-  }
-  values.sort((a, b) => a - b);
-  return values[Math.floor(values.length / 2)]!;
-}
-
-/**
- * Measures the gateway's RSS after start and settle, connects `agents` idle agents from one fake-agent process,
- * waits for `/health/ready` to count them all, settles, and measures again. The agent process is stopped after.
- */
-export async function measureIdleRss(gateway: GatewayProcess, agents: number, options: { settleMs: number; connectTimeoutMs: number }): Promise<IdleRss> {
-  const interval = Math.max(100, Math.floor(options.settleMs / 5));
-  await fetch(`${gateway.httpUrl}/health`);
-  const beforeKib = await settledRss(gateway.child.pid, 5, interval);
-  const t0 = performance.now();
-  const fleet = await startFakeAgentProcess(gateway.grpcAddr, ["-id", "idle"], agents);
-  try {
-    await waitForAgents(gateway.httpUrl, agents, options.connectTimeoutMs);
-    const connectMs = performance.now() - t0;
-    const afterKib = await settledRss(gateway.child.pid, 5, interval);
-    return { agents, beforeKib, afterKib, perAgentKib: (afterKib - beforeKib) / agents, connectMs };
-  } finally {
-    await fleet.stop();
-  }
 }
 
 /** Sequential turns per second of one target, per round (ops.md issue 13: the cost of recording metrics). */

@@ -1,5 +1,5 @@
-// ABOUTME: `npm run bench`: measures latency, streaming throughput and idle-agent memory against floors in one run.
-// ABOUTME: Prints a summary (bench/RESULTS.md only with --write), exits 1 on a FAIL; every child process is killed.
+// ABOUTME: `npm run bench`: persisted throughput, round trip, scale, replay, soak (issue 10) and streaming, pack-tool,
+// ABOUTME: metrics cost, each against a floor in one run; summary (RESULTS.md with --write), exit 1 on a FAIL.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -13,13 +13,15 @@ import {
   gatewaySendTarget,
   gatewayStreamRun,
   grpcPingPongTarget,
-  measureIdleRss,
   sampleLatencies,
   sampleTurnRates,
   type StreamRun,
 } from "./measurements.js";
 import { latencyStats, renderMarkdown, renderSummary, verdictRows, type BenchResults } from "./report.js";
-import { benchExitCode, parseBenchArgs, type BenchSettings } from "./bench-args.js";
+import { benchExitCode, parseBenchArgs, runs, type BenchSettings } from "./bench-args.js";
+import { measureSoak, measureThroughput } from "./throughput.js";
+import { measureScale } from "./scale.js";
+import { measureReplay } from "./replay.js";
 import { openPackToolCaller } from "./pack-tool-target.js";
 import { createSseClient } from "./sse-client.js";
 import { floorWsStreamRun, gatewayWsStreamRun, openWsBenchClient } from "./ws-client.js";
@@ -27,7 +29,7 @@ import { floorWsStreamRun, gatewayWsStreamRun, openWsBenchClient } from "./ws-cl
 type Settings = BenchSettings;
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const OVERALL_BUDGET_MS = 10 * 60 * 1000;
+const OVERALL_BUDGET_MS = 30 * 60 * 1000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const STREAM_TIMEOUT_MS = 120_000;
 const LEAN_AGENT = "bench-lean";
@@ -48,7 +50,7 @@ function writeScript(dir: string, sizes: number[]): string {
 }
 
 /** Latency and throughput against one gateway with two agents (lean grpc-js, fake-agent), and against the floors. */
-async function measureTraffic(s: Settings): Promise<Pick<BenchResults, "latency" | "stream">> {
+async function measureTraffic(s: Settings): Promise<Required<Pick<BenchResults, "latency" | "stream">>> {
   const scratch = mkdtempSync(join(tmpdir(), "coven-bench-script-"));
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(scratch, { recursive: true, force: true })];
   const track = (fn: () => Promise<void> | void) => cleanups.unshift(fn);
@@ -185,25 +187,46 @@ async function main(): Promise<void> {
       if (ratio < 0.95 && s.failOnFail) process.exitCode = 1;
       return;
     }
-    const traffic = await measureTraffic(s);
-    console.log(`(c) idle agents: ${s.agents} agents on a fresh gateway`);
-    const gateway = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs });
-    let rss;
-    try {
-      rss = await measureIdleRss(gateway, s.agents, { settleMs: 3_000, connectTimeoutMs: 120_000 });
-    } finally {
-      await gateway.stop();
-    }
-    const metricsOverhead = await measureMetricsOverhead(s);
     const results: BenchResults = {
       date: new Date(started).toISOString(),
-      durationMs: Date.now() - started,
-      backgroundCores: backgroundCores(load0, readLoad()),
-      settings: { warmup: s.warmup, samples: s.rounds * s.perRound, chunks: s.chunks, streamRuns: s.streamRuns, agents: s.agents },
-      ...traffic,
-      rss,
-      metricsOverhead,
+      durationMs: 0,
+      backgroundCores: 0,
+      settings: { warmup: s.warmup, samples: s.rounds * s.perRound, chunks: s.chunks, streamRuns: s.streamRuns, throughput: s.throughput, quick: s.quick },
+      ...(s.note !== undefined ? { note: s.note } : {}),
     };
+    if (runs(s, "throughput")) {
+      const t = s.throughput;
+      console.log(`(1) persisted throughput: ${t.agents} agents, ${t.clients} clients, ${t.durationMs / 1000} s per side (relay floor, then gateway)`);
+      results.throughput = await measureThroughput({ ...t, gatewayNodeArgs: s.gatewayNodeArgs });
+    }
+    if (runs(s, "latency") || runs(s, "stream")) Object.assign(results, await measureTraffic(s));
+    if (runs(s, "scale")) {
+      console.log(`(3) scale: ${s.scale.agents} idle agents, ${s.scale.perProcess} per process`);
+      results.scale = await measureScale({ ...s.scale, gatewayNodeArgs: s.gatewayNodeArgs });
+    }
+    if (runs(s, "replay")) {
+      console.log(`(4) StreamEvents replay of ${s.replayEvents} ledger events`);
+      results.replay = await measureReplay(s.replayEvents, s.gatewayNodeArgs);
+    }
+    if (runs(s, "soak")) {
+      const measured = results.throughput?.gateway.turnsPerSecond;
+      const rate = s.soak.rate ?? (measured !== undefined ? measured * s.soak.fraction : undefined);
+      if (rate === undefined) throw new Error("the soak needs figure 1's maximum (run it too) or --soak-rate N");
+      const rateSource =
+        s.soak.rate !== undefined ? "fixed by --soak-rate" : `${Math.round(s.soak.fraction * 100)} % of the gateway's ${Math.round(measured!)} turns/s in (1)`;
+      console.log(`(5) soak: ${s.soak.turns} turns at ${rate.toFixed(0)}/s (${rateSource})`);
+      results.soak = await measureSoak({
+        agents: s.throughput.agents,
+        clients: s.throughput.clients,
+        turns: s.soak.turns,
+        rate,
+        rateSource,
+        gatewayNodeArgs: s.gatewayNodeArgs,
+      });
+    }
+    if (runs(s, "metrics")) results.metricsOverhead = await measureMetricsOverhead(s);
+    results.durationMs = Date.now() - started;
+    results.backgroundCores = backgroundCores(load0, readLoad());
     console.log(`\n${renderSummary(results)}\n`);
     if (s.out === undefined) console.log("results not written (pass --write to update bench/RESULTS.md)");
     else {

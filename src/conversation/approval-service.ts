@@ -1,5 +1,5 @@
 // ABOUTME: Gateway-owned tool approvals: records agents' requests, answers them once (audited), expires and cancels.
-// ABOUTME: Publishes every pending and resolved approval to the hub so live and reconnecting clients see them.
+// ABOUTME: Publishes every pending and resolved approval to the hub; also holds gateway-run calls the guard holds.
 import type { AgentManager } from "../agent/agent-manager.js";
 import { isoTimestamp, type Clock } from "../lib/clock.js";
 import { GatewayError } from "../lib/gateway-error.js";
@@ -16,6 +16,27 @@ export const DEFAULT_APPROVAL_TIMEOUT_MS = 300_000;
 /** The backstop sweep for rows whose timer was lost (store.md §9). */
 export const DEFAULT_APPROVAL_SWEEP_MS = 30_000;
 
+/** The command guard's verdict over an agent's approval request (ops.md §3.3, source `approval_request`). */
+export type ApprovalGuard = (call: { agentId: string; toolName: string; inputJson: string }) =>
+  | { action: "deny" | "require_approval" | "warn"; rule: string }
+  | undefined;
+
+/** How a gateway-held call's approval ended (ops.md §3.4); only `approved` lets the call run. */
+export type HeldOutcome = "approved" | "denied" | "expired" | "canceled";
+
+/** A call the gateway runs itself (ExecutePackTool, MCP tools/call) held for an approval (ops.md §3.4). */
+export interface HeldCall {
+  /** The caller identity: the connection's agent_id, or the MCP session identity. */
+  agentId: string;
+  principalId: string | null;
+  /** The call's request id; also the row's `tool_id`. */
+  requestId: string;
+  toolName: string;
+  inputJson: string;
+  /** Aborted when the call went away (agent stream ended, MCP request aborted): the row becomes `canceled`. */
+  signal: AbortSignal;
+}
+
 export interface ApprovalServiceDeps {
   db: StoreExecutor;
   agents: Pick<AgentManager, "get" | "sendToolApproval">;
@@ -27,6 +48,8 @@ export interface ApprovalServiceDeps {
   timeoutMs?: number;
   /** Backstop sweep interval (default 30 s). */
   sweepIntervalMs?: number;
+  /** The command guard over agents' approval requests; absent (or guard off), every request is stored pending. */
+  guard?: ApprovalGuard | undefined;
 }
 
 export interface ApprovalAnswer {
@@ -47,6 +70,8 @@ export class ApprovalService implements TurnApprovals {
   #timers = new Map<string, NodeJS.Timeout>();
   #sweep: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
+  /** Gateway-held calls waiting on their row, by approval id. */
+  #held = new Map<string, { agentId: string; toolId: string; settle: (outcome: HeldOutcome) => void }>();
   readonly counters = { recorded: 0, answered: 0, expired: 0, canceled: 0 };
 
   constructor(deps: ApprovalServiceDeps) {
@@ -56,9 +81,17 @@ export class ApprovalService implements TurnApprovals {
 
   /**
    * Records a pending approval for a request in flight (called by the turn recorder) and publishes it. A repeat
-   * of a request that is still pending writes nothing and publishes nothing. Throws driver errors.
+   * of a request that is still pending writes nothing and publishes nothing. A guard `deny` (ops.md §3.3) stores
+   * the row `denied` by `guard:<rule>` without passing through pending, answers the agent at once and publishes
+   * only its resolution; then `guard_denied` is returned and the caller relays no `tool_approval` event. Throws
+   * driver errors (after the agent was told no, for a denial).
    */
-  async recordPending(input: Parameters<TurnApprovals["recordPending"]>[0]): Promise<void> {
+  async recordPending(input: Parameters<TurnApprovals["recordPending"]>[0]): Promise<"pending" | "guard_denied"> {
+    const verdict = this.#deps.guard?.({ agentId: input.agentId, toolName: input.toolName, inputJson: input.inputJson });
+    if (verdict?.action === "deny") {
+      await this.#guardDeny(input, `guard:${verdict.rule}`);
+      return "guard_denied";
+    }
     const now = this.#deps.clock.now();
     const id = this.#deps.ids.uuid();
     const approval = await createApprovalRepository(this.#deps.db).insertPending({
@@ -73,16 +106,57 @@ export class ApprovalService implements TurnApprovals {
       createdAt: isoTimestamp(now),
       expiresAt: isoTimestamp(new Date(now.getTime() + this.#timeoutMs)),
     });
-    if (approval.id !== id) return;
+    if (approval.id !== id) return "pending";
     this.counters.recorded += 1;
     this.#arm(approval);
-    this.#deps.hub.publish({
-      kind: "approval",
-      conversationKey: approval.agentId,
-      requestId: approval.requestId,
-      approval,
-      at: approval.createdAt,
+    this.#publishPending(approval);
+    return "pending";
+  }
+
+  /**
+   * Holds a call the gateway runs itself until its approval is answered (ops.md §3.4): a pending row with
+   * `tool_id` = `request_id` = the call's id and no thread, announced like an agent's approval. Resolves
+   * `approved` (the call may run), `denied`, `expired`, or `canceled` (the call went away, or shutdown). Fails
+   * closed: a row that cannot be written rejects, and the caller must not run the call.
+   */
+  async hold(call: HeldCall): Promise<HeldOutcome> {
+    if (call.signal.aborted) return "canceled";
+    const now = this.#deps.clock.now();
+    const approval = await createApprovalRepository(this.#deps.db).insertPending({
+      id: this.#deps.ids.uuid(),
+      agentId: call.agentId,
+      principalId: call.principalId,
+      requestId: call.requestId,
+      threadId: null,
+      toolId: call.requestId,
+      toolName: call.toolName,
+      inputJson: call.inputJson,
+      createdAt: isoTimestamp(now),
+      expiresAt: isoTimestamp(new Date(now.getTime() + this.#timeoutMs)),
     });
+    this.counters.recorded += 1;
+    const outcome = new Promise<HeldOutcome>((resolve) => {
+      this.#held.set(approval.id, { agentId: approval.agentId, toolId: approval.toolId, settle: resolve });
+    });
+    const onAbort = () => {
+      createApprovalRepository(this.#deps.db)
+        .cancel(approval.id, this.#now())
+        .then((row) => {
+          if (row === undefined) return;
+          this.counters.canceled += 1;
+          this.#resolved(row);
+        })
+        .catch((cause: unknown) => this.#deps.log.error("canceling held tool approval failed", { approval_id: approval.id, cause }))
+        .finally(() => this.#settleHeld(approval.id, "canceled"));
+    };
+    call.signal.addEventListener("abort", onAbort, { once: true });
+    this.#arm(approval);
+    this.#publishPending(approval);
+    try {
+      return await outcome;
+    } finally {
+      call.signal.removeEventListener("abort", onAbort);
+    }
   }
 
   /** Cancels the pending approvals of a request that ended (terminal event, cancel, disconnect). */
@@ -91,6 +165,7 @@ export class ApprovalService implements TurnApprovals {
     for (const row of rows) {
       this.counters.canceled += 1;
       this.#resolved(row);
+      this.#settleHeld(row.id, "canceled");
     }
   }
 
@@ -102,14 +177,23 @@ export class ApprovalService implements TurnApprovals {
    */
   async answer(input: ApprovalAnswer): Promise<ToolApproval> {
     const { agents, log } = this.#deps;
-    if (agents.get(input.agentId) === undefined) throw new GatewayError("NOT_FOUND", "agent not found");
+    // A gateway-held call stands in for the connected agent: it is what waits for the answer (ops.md §3.4).
+    // A call that went away left its row canceled: a late answer learns that rather than `agent not found`.
+    const isHeld = this.#heldFor(input.agentId, input.toolId);
+    if (!isHeld && agents.get(input.agentId) === undefined) {
+      if (!(await createApprovalRepository(this.#deps.db).isGatewayHeld(input.agentId, input.toolId))) {
+        throw new GatewayError("NOT_FOUND", "agent not found");
+      }
+    }
+    // approve_all means nothing to a held call (no agent remembers it).
+    const approveAll = isHeld ? false : input.approveAll;
     const now = this.#now();
     const approval = await inTransaction(this.#deps.db, async (trx) => {
       const outcome = await createApprovalRepository(trx).resolveOldest(
         input.agentId,
         input.toolId,
         input.approved ? "approved" : "denied",
-        input.approveAll,
+        approveAll,
         input.actor,
         now,
       );
@@ -127,7 +211,7 @@ export class ApprovalService implements TurnApprovals {
           tool_id: row.toolId,
           request_id: row.requestId,
           approved: input.approved,
-          approve_all: input.approveAll,
+          approve_all: approveAll,
         },
         now,
       });
@@ -135,6 +219,10 @@ export class ApprovalService implements TurnApprovals {
     });
     this.counters.answered += 1;
     this.#resolved(approval);
+    if (this.#held.has(approval.id)) {
+      this.#settleHeld(approval.id, input.approved ? "approved" : "denied");
+      return approval;
+    }
     try {
       await agents.sendToolApproval(input.agentId, input.toolId, input.approved, input.approveAll);
     } catch (err) {
@@ -163,8 +251,9 @@ export class ApprovalService implements TurnApprovals {
     this.#sweep.unref();
   }
 
-  /** Stops the sweep and every per-row timer (shutdown). Rows are left as they are. */
+  /** Stops the sweep and every per-row timer (shutdown); held calls fail closed. Rows are left as they are. */
   stop(): void {
+    for (const id of [...this.#held.keys()]) this.#settleHeld(id, "canceled");
     if (this.#sweep) clearInterval(this.#sweep);
     this.#sweep = undefined;
     for (const timer of this.#timers.values()) clearTimeout(timer);
@@ -201,11 +290,60 @@ export class ApprovalService implements TurnApprovals {
     if (row === undefined) return;
     this.counters.expired += 1;
     this.#resolved(row);
+    if (this.#held.has(row.id)) {
+      this.#settleHeld(row.id, "expired");
+      return;
+    }
     try {
       await this.#deps.agents.sendToolApproval(row.agentId, row.toolId, false, false);
     } catch (err) {
       this.#deps.log.debug("sending deny for expired approval failed", { agent_id: row.agentId, tool_id: row.toolId, cause: err });
     }
+  }
+
+  async #guardDeny(input: Parameters<TurnApprovals["recordPending"]>[0], resolvedBy: string): Promise<void> {
+    const now = this.#now();
+    try {
+      await this.#deps.agents.sendToolApproval(input.agentId, input.toolId, false, false);
+    } catch (err) {
+      this.#deps.log.warn("sending guard denial failed", { agent_id: input.agentId, tool_id: input.toolId, cause: err });
+    }
+    const row = await createApprovalRepository(this.#deps.db).insertDenied({
+      id: this.#deps.ids.uuid(),
+      agentId: input.agentId,
+      principalId: input.principalId,
+      requestId: input.requestId,
+      threadId: input.threadId,
+      toolId: input.toolId,
+      toolName: input.toolName,
+      inputJson: input.inputJson,
+      createdAt: now,
+      expiresAt: isoTimestamp(new Date(Date.parse(now) + this.#timeoutMs)),
+      resolvedBy,
+    });
+    this.#resolved(row);
+  }
+
+  #heldFor(agentId: string, toolId: string): boolean {
+    for (const held of this.#held.values()) if (held.agentId === agentId && held.toolId === toolId) return true;
+    return false;
+  }
+
+  #settleHeld(id: string, outcome: HeldOutcome): void {
+    const held = this.#held.get(id);
+    if (held === undefined) return;
+    this.#held.delete(id);
+    held.settle(outcome);
+  }
+
+  #publishPending(approval: ToolApproval): void {
+    this.#deps.hub.publish({
+      kind: "approval",
+      conversationKey: approval.agentId,
+      requestId: approval.requestId,
+      approval,
+      at: approval.createdAt,
+    });
   }
 
   #resolved(row: ToolApproval): void {

@@ -252,7 +252,8 @@ export class ConversationService {
       for await (const event of events) {
         watch?.event(event);
         const recording = recorder.record(event);
-        if (recording) await recording;
+        // A guard-denied approval request is answered and resolved already; nobody is shown it (ops.md §3.3).
+        if (recording && (await recording) === "withhold") continue;
         const at = this.#now();
         hub.publish({ kind: "agent", conversationKey: turn.agentId, requestId: turn.requestId, event, at });
         turn.catchUp?.add(event, at);

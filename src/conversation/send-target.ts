@@ -16,11 +16,6 @@ export interface BindingLookup {
   route(frontend: string, channelId: string): Promise<BindingRoute>;
 }
 
-/** A lookup for an app built without a database: every channel is unbound. */
-export const noBindings: BindingLookup = {
-  route: async () => ({ kind: "unbound" }),
-};
-
 /** Where a `/api/send` message goes: the connection agent_id and the thread target (§12). */
 export interface SendTarget {
   agentId: string;

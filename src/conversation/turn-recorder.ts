@@ -19,7 +19,7 @@ export interface TurnApprovals {
     toolId: string;
     toolName: string;
     inputJson: string;
-  }): Promise<void>;
+  }): Promise<"pending" | "guard_denied">;
   cancelForRequest(requestId: string): Promise<void>;
 }
 
@@ -42,6 +42,9 @@ export interface TurnRecorderDeps {
   watch?: TurnWatch | undefined;
 }
 
+/** Whether an event recorded is relayed to subscribers: a guard-denied approval request is withheld (ops.md §3.3). */
+export type RecordOutcome = "relay" | "withhold";
+
 /** Persists the events of one turn, in arrival order. One instance per turn. */
 export class TurnRecorder {
   #deps: TurnRecorderDeps;
@@ -61,7 +64,7 @@ export class TurnRecorder {
    * nothing (text is only buffered) complete synchronously and return undefined, so the per-chunk path allocates
    * no promise.
    */
-  record(event: AgentEvent): Promise<void> | undefined {
+  record(event: AgentEvent): Promise<RecordOutcome> | undefined {
     switch (event.kind) {
       case "text":
         this.#buffer += event.text;
@@ -78,9 +81,10 @@ export class TurnRecorder {
     }
   }
 
-  async #recordAsync(event: AgentEvent): Promise<void> {
+  async #recordAsync(event: AgentEvent): Promise<RecordOutcome> {
+    let outcome: RecordOutcome = "relay";
     try {
-      await this.#record(event);
+      outcome = (await this.#record(event)) ?? "relay";
     } catch (err) {
       this.#deps.counters.persistFailures += 1;
       this.#deps.log.error("persisting turn event failed", {
@@ -92,9 +96,10 @@ export class TurnRecorder {
     if (event.kind === "done" || event.kind === "error" || event.kind === "canceled") {
       await this.#afterTerminal();
     }
+    return outcome;
   }
 
-  async #record(event: AgentEvent): Promise<void> {
+  async #record(event: AgentEvent): Promise<RecordOutcome | undefined> {
     const agentAuthor = `agent:${this.#turn.agentId}`;
     switch (event.kind) {
       case "text":
@@ -134,9 +139,9 @@ export class TurnRecorder {
         this.#deps.watch?.usageStored(counts, costMicros);
         return;
       }
-      case "tool_approval":
+      case "tool_approval": {
         this.#hasApprovals = true;
-        await this.#deps.approvals?.recordPending({
+        const stored = await this.#deps.approvals?.recordPending({
           agentId: this.#turn.agentId,
           principalId: this.#turn.agentPrincipalId,
           requestId: this.#turn.requestId,
@@ -145,7 +150,8 @@ export class TurnRecorder {
           toolName: event.name,
           inputJson: event.inputJson,
         });
-        return;
+        return stored === "guard_denied" ? "withhold" : "relay";
+      }
       case "done": {
         const final = this.#hasText ? this.#buffer : event.fullResponse;
         this.#buffer = "";

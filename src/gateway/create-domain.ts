@@ -120,7 +120,16 @@ export function createDomain(options: DomainOptions): GatewayDomain {
     packTools: packs.agentTools,
     streamObserver: ops.streams,
   });
-  const approvals = createApprovalService({ db, agents, hub, clock, ids, log, timeoutMs: config.limits.toolApprovalTimeoutMs });
+  const approvals = createApprovalService({
+    db,
+    agents,
+    hub,
+    clock,
+    ids,
+    log,
+    timeoutMs: config.limits.toolApprovalTimeoutMs,
+    guard: ops.approvalGuard,
+  });
   const questions = createQuestionRouter({ db, hub, clock, ids, log });
   const ledger = createLedgerRepository(db, clock, ids);
   const usage = createUsageRepository(db);
@@ -141,7 +150,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
 
   async function start(): Promise<void> {
     await prepareIdentity({ identity, db, clock, log });
-    await ops.start({ agents, hub });
+    await ops.start({ agents, hub, approvals });
     // store.md §9: decisions left pending by a previous run cannot be answered any more.
     await approvals.cancelAllPending();
     await questions.cancelAllPending();

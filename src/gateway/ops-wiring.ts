@@ -7,6 +7,7 @@ import type { AgentManager } from "../agent/agent-manager.js";
 import type { AgentStreamObserver } from "../agent/agent-ports.js";
 import type { Lockout } from "../auth/lockout.js";
 import type { GatewayConfig } from "../config/types.js";
+import type { ApprovalGuard, ApprovalService } from "../conversation/approval-service.js";
 import type { EventHub } from "../conversation/event-hub.js";
 import type { TurnObserver } from "../conversation/turn-observer.js";
 import type { HttpAuthenticator } from "../http/http-auth.js";
@@ -32,9 +33,6 @@ import type { Kysely } from "kysely";
 import type { LedgerRepository } from "../store/ledger-repository.js";
 import type { WebAuthFailure } from "../webadmin/web-context.js";
 
-/** How the actor of a guard verdict starts (store.md: `guard:<rule name>`). */
-const GUARD_ACTOR_PREFIX = "guard:";
-
 export interface GatewayOps {
   metrics: GatewayMetrics;
   limits: RateLimits;
@@ -56,15 +54,30 @@ export interface GatewayOps {
   meterLedger(ledger: LedgerRepository): LedgerRepository;
   /** Counts a refused web admin sign-in. */
   webAuthFailed(reason: WebAuthFailure): void;
-  /** The guard over an agent's ExecutePackTool (source `pack_tool`): a refusal text, or undefined to run it. */
-  packToolGuard(call: { toolName: string; inputJson: string; agentId: string }): string | undefined;
+  /**
+   * The guard over an agent's ExecutePackTool (source `pack_tool`): resolves to a refusal text, or undefined to
+   * run it. A `require_approval` verdict holds the call on a gateway-owned approval (ops.md §3.4) first.
+   */
+  packToolGuard(call: GuardedCall): Promise<string | undefined>;
+  /** The guard over agents' approval requests (source `approval_request`), for the approval service. */
+  approvalGuard: ApprovalGuard;
   ws(): WsOps;
   /**
    * Startup: reads the persisted maintenance state, seeds budget spend, and observes agents (connected gauge,
    * stream outcomes) and the hub (ledger rows, approvals, questions).
    */
-  start(domain: { agents: AgentManager; hub: EventHub }): Promise<void>;
+  start(domain: { agents: AgentManager; hub: EventHub; approvals: Pick<ApprovalService, "hold"> }): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A call the gateway runs itself, as the guard sees it. */
+export interface GuardedCall {
+  toolName: string;
+  inputJson: string;
+  agentId: string;
+  principalId: string | null;
+  requestId: string;
+  signal: AbortSignal;
 }
 
 function fileSize(path: string): number {
@@ -97,6 +110,7 @@ export function createOps(deps: {
 }): GatewayOps {
   const { config, db, dbPath, clock, log } = deps;
   let agents: AgentManager | undefined;
+  let approvals: Pick<ApprovalService, "hold"> | undefined;
   const metrics = new GatewayMetrics({ enabled: config.metrics.enabled, version: packageVersion() });
   metrics.setDbSizeReader(async () => {
     if (!isMemoryDatabase(dbPath)) return fileSize(dbPath) + fileSize(`${dbPath}-wal`);
@@ -153,12 +167,23 @@ export function createOps(deps: {
     void write.finally(() => writes.delete(write));
     return { ...verdict, action };
   };
-  /** What a tool the gateway runs answers for a verdict: a refusal text, or undefined to run it. */
-  const gatewayToolRefusal = (verdict: GuardVerdict | undefined): string | undefined => {
+  /**
+   * The guard over a tool the gateway runs (sources `pack_tool`, `mcp`): a refusal text, or undefined to run it.
+   * A hold waits on a gateway-owned approval; anything but `approved` (or a failure to hold) refuses: fail closed.
+   */
+  const gatewayToolGuard = async (source: "pack_tool" | "mcp", call: GuardedCall): Promise<string | undefined> => {
+    if (!guard.isEnabled) return undefined;
+    const verdict = guardCall(source, call.toolName, call.inputJson, call.agentId);
     if (verdict === undefined || verdict.action === "warn") return undefined;
     if (verdict.action === "deny") return `denied by guard: ${verdict.message}`;
-    // Gateway-held approvals (§3.4) are not built yet: fail closed rather than run an unapproved call.
-    return "denied by approval";
+    if (approvals === undefined) return "denied by approval";
+    try {
+      const outcome = await approvals.hold(call);
+      return outcome === "approved" ? undefined : "denied by approval";
+    } catch (cause) {
+      log.error("holding a tool call for approval failed", { tool_name: call.toolName, agent_id: call.agentId, cause });
+      return "denied by approval";
+    }
   };
 
   const turns: TurnObserver = {
@@ -251,10 +276,8 @@ export function createOps(deps: {
         sessionOpened: () => metrics.mcpSessions(1),
         sessionClosed: () => metrics.mcpSessions(-1),
         request: (method) => metrics.mcpRequest(method),
-        async guard({ toolName, inputJson, identity }) {
-          if (!guard.isEnabled) return undefined;
-          return gatewayToolRefusal(guardCall("mcp", toolName, inputJson, identity.agentId));
-        },
+        guard: ({ toolName, inputJson, requestId, identity, signal }) =>
+          gatewayToolGuard("mcp", { toolName, inputJson, agentId: identity.agentId, principalId: null, requestId, signal }),
         authFailure(refusal, hadCredential) {
           if (refusal.status === 403) {
             metrics.authFailure("mcp", refusal.message.includes("revoked") ? "revoked" : "pending");
@@ -287,6 +310,7 @@ export function createOps(deps: {
       await budgets.seed();
       const live = domain.agents;
       agents = live;
+      approvals = domain.approvals;
       const hub = domain.hub;
       const recount = () => {
         const counts = new Map<string, number>();
@@ -311,8 +335,8 @@ export function createOps(deps: {
             metrics.approvalsPending(1);
             return;
           case "approval_resolved": {
-            // A guard deny (ops.md §3.3) is stored denied by `guard:<rule>` without ever being pending.
-            if (event.approval.resolvedBy?.startsWith(GUARD_ACTOR_PREFIX) === true && event.approval.status === "denied") {
+            // A guard denial never was pending (ops.md §3.3): it only counts as its own outcome.
+            if (event.approval.resolvedBy?.startsWith("guard:") === true) {
               metrics.approvalResolved("guard_denied");
               return;
             }
@@ -335,9 +359,10 @@ export function createOps(deps: {
         }
       });
     },
-    packToolGuard(call) {
+    packToolGuard: (call) => gatewayToolGuard("pack_tool", call),
+    approvalGuard(call) {
       if (!guard.isEnabled) return undefined;
-      return gatewayToolRefusal(guardCall("pack_tool", call.toolName, call.inputJson, call.agentId));
+      return guardCall("approval_request", call.toolName, call.inputJson, call.agentId);
     },
     async close() {
       metrics.close();

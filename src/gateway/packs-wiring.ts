@@ -12,6 +12,16 @@ import { createAgentPackTools, createToolRouter, RouterError, type ToolRouter } 
 import { createPackService } from "../rpc/pack-service.js";
 import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
 
+/** The guard over one ExecutePackTool call: resolves to a refusal text, or undefined to run it (it may hold first). */
+export type PackToolGuard = (call: {
+  toolName: string;
+  inputJson: string;
+  agentId: string;
+  principalId: string | null;
+  requestId: string;
+  signal: AbortSignal;
+}) => Promise<string | undefined>;
+
 export interface GatewayPacks {
   registry: ToolRegistry;
   externals: ExternalPacks;
@@ -36,7 +46,7 @@ export function createPacks(deps: {
   log: Logger;
   metrics?: GatewayMetrics;
   /** The command guard over ExecutePackTool (ops.md §3.3 `pack_tool`): a refusal text, or undefined to run the call. */
-  guard?: (call: { toolName: string; inputJson: string; agentId: string }) => string | undefined;
+  guard?: PackToolGuard;
 }): GatewayPacks {
   const registry = new ToolRegistry({ log: deps.log });
   const externals = new ExternalPacks({ registry, log: deps.log });
@@ -87,14 +97,21 @@ function meteredRouter(router: ToolRouter, registry: ToolRegistry, metrics: Gate
 function guardedPackTools(
   inner: PackToolExecutor,
   registry: ToolRegistry,
-  guard: ((call: { toolName: string; inputJson: string; agentId: string }) => string | undefined) | undefined,
+  guard: PackToolGuard | undefined,
 ): PackToolExecutor {
   if (guard === undefined) return inner;
   return {
     async execute(call, signal) {
       const tool = registry.get(call.toolName);
       if (tool !== undefined && hasCapabilities(call.capabilities, tool.definition.requiredCapabilities)) {
-        const refusal = guard({ toolName: call.toolName, inputJson: call.inputJson, agentId: call.agentId });
+        const refusal = await guard({
+          toolName: call.toolName,
+          inputJson: call.inputJson,
+          agentId: call.agentId,
+          principalId: call.principalId,
+          requestId: call.requestId,
+          signal,
+        });
         if (refusal !== undefined) return { error: refusal };
       }
       return inner.execute(call, signal);

@@ -52,7 +52,16 @@ export interface ApprovalRepository {
    * writing a second one (compare the returned `id` with the one passed to tell the two apart).
    */
   insertPending(input: NewToolApproval): Promise<ToolApproval>;
+  /**
+   * Inserts a row already `denied` by the command guard (ops.md §3.3): it never passes through `pending`,
+   * `resolved_at` = `created_at`, `resolved_by` = the given actor (`guard:<rule>`).
+   */
+  insertDenied(input: NewToolApproval & { resolvedBy: string }): Promise<ToolApproval>;
+  /** Marks one pending row `canceled` (by `system`): a gateway-held call that went away. Undefined when not pending. */
+  cancel(id: string, now: string): Promise<ToolApproval | undefined>;
   findById(id: string): Promise<ToolApproval | undefined>;
+  /** True when (agentId, toolId) names a gateway-held call's row (ops.md §3.4): those alone have no thread. */
+  isGatewayHeld(agentId: string, toolId: string): Promise<boolean>;
   /**
    * Answers the oldest pending approval of (agentId, toolId): `not_found` when the pair has no row at all,
    * `already_resolved` when none is pending (or another answer won the race).
@@ -142,6 +151,53 @@ export function createApprovalRepository(db: StoreExecutor): ApprovalRepository 
       const existing = await findPending(input.agentId, input.requestId, input.toolId);
       if (existing === undefined) throw new GatewayError("INTERNAL", "tool approval insert ignored but no pending row found");
       return toApproval(existing);
+    },
+
+    async insertDenied(input) {
+      const row = await db
+        .insertInto("tool_approvals")
+        .values({
+          id: input.id ?? randomUUID(),
+          agent_id: input.agentId,
+          principal_id: input.principalId ?? null,
+          request_id: input.requestId,
+          thread_id: input.threadId ?? null,
+          tool_id: input.toolId,
+          tool_name: input.toolName,
+          input_json: input.inputJson,
+          status: "denied",
+          approve_all: 0,
+          created_at: input.createdAt,
+          expires_at: input.expiresAt,
+          resolved_at: input.createdAt,
+          resolved_by: input.resolvedBy,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toApproval(row);
+    },
+
+    async cancel(id, now) {
+      const row = await db
+        .updateTable("tool_approvals")
+        .set({ status: "canceled", resolved_at: now, resolved_by: SYSTEM_ACTOR })
+        .where("id", "=", id)
+        .where("status", "=", "pending")
+        .returningAll()
+        .executeTakeFirst();
+      return row === undefined ? undefined : toApproval(row);
+    },
+
+    async isGatewayHeld(agentId, toolId) {
+      const row = await db
+        .selectFrom("tool_approvals")
+        .select("id")
+        .where("agent_id", "=", agentId)
+        .where("tool_id", "=", toolId)
+        .where("thread_id", "is", null)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
     },
 
     async findById(id) {

@@ -1,7 +1,7 @@
 // ABOUTME: `npm run bench` flags: results are written only with --write or --out, and a FAIL verdict exits 1
 // ABOUTME: unless --no-fail.
 import { describe, expect, it } from "vitest";
-import { benchExitCode, parseBenchArgs } from "../../bench/bench-args.js";
+import { benchExitCode, parseBenchArgs, runs } from "../../bench/bench-args.js";
 
 const parse = (...argv: string[]) => parseBenchArgs(argv, "/repo/bench/RESULTS.md", (p) => `/cwd/${p}`);
 
@@ -22,5 +22,28 @@ describe("bench arguments", () => {
 
   it("rejects an unknown flag", () => {
     expect(() => parse("--frobnicate")).toThrow("unknown argument: --frobnicate");
+  });
+});
+
+describe("bench figure selection", () => {
+  it("runs every figure by default and only the named ones with --only", () => {
+    expect(runs(parse(), "soak")).toBe(true);
+    const only = parse("--only", "throughput,soak");
+    expect(runs(only, "throughput")).toBe(true);
+    expect(runs(only, "scale")).toBe(false);
+    expect(() => parse("--only", "throughput,nope")).toThrow("unknown figure: nope");
+  });
+
+  it("shrinks the issue-10 figures with --quick and fixes the soak rate with --soak-rate", () => {
+    const full = parse();
+    expect(full.throughput).toMatchObject({ agents: 100, clients: 200, durationMs: 20_000 });
+    expect(full.scale.agents).toBe(20_000);
+    expect(full.replayEvents).toBe(100_000);
+    expect(full.soak.turns).toBe(500_000);
+    const quick = parse("--quick", "--soak-rate", "300");
+    expect(quick.quick).toBe(true);
+    expect(quick.throughput.durationMs).toBeLessThan(full.throughput.durationMs);
+    expect(quick.soak).toMatchObject({ turns: 10_000, rate: 300 });
+    expect(() => parse("--soak-rate", "0")).toThrow("--soak-rate needs a positive number");
   });
 });

@@ -81,6 +81,12 @@ afterEach(async () => {
   for (const h of open.splice(0)) await h.stop();
 });
 
+/** Lets callbacks and I/O run until `check` holds (no fixed sleep). */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 10_000 && !check(); i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+  expect(check()).toBe(true);
+}
+
 async function collect(events: AsyncIterable<AgentEvent>): Promise<AgentEvent[]> {
   const out: AgentEvent[] = [];
   for await (const e of events) out.push(e);
@@ -232,20 +238,31 @@ describe("AgentStream robustness", () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let entered!: () => void;
+    const authenticating = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let finished!: () => void;
+    const authenticated = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
     const auth: RpcAuthenticator = {
       authenticate: async () => {
+        entered();
         await gate;
+        setImmediate(finished);
         return { id: "slow-principal", isAnonymous: false, roles: [] };
       },
     };
     const h = await startServer({ auth });
     const stream = new ThirdPartyAgentStream(h.client);
     stream.call.on("error", () => {});
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await authenticating;
     stream.cancel();
+    // The server learns of the cancel from the peer's RST_STREAM; grpc-js offers the test no event for it.
     await new Promise((resolve) => setTimeout(resolve, 50));
     release();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await authenticated;
     expect(h.agents.closePrincipal("slow-principal", { code: "UNAVAILABLE", message: "x" })).toBe(0);
   });
 
@@ -349,8 +366,7 @@ describe("AgentStream requests", () => {
     expect(events[9]).toEqual({ kind: "tool_state", id: "t1", state: "running", detail: "" });
     expect(events[10]).toMatchObject({ state: "unknown" });
     expect(events[11]).toEqual({ kind: "done", fullResponse: "Hello", origin: "agent" });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(h.agents.get("worker")?.state).toBe("idle");
+    await until(() => h.agents.get("worker")?.state === "idle");
     stream.cancel();
   });
 
@@ -387,11 +403,10 @@ describe("AgentStream requests", () => {
     await stream.next("welcome");
     const handle = await h.agents.dispatch({ agentId: "w4", requestId: "r", threadId: "t", sender: "s", content: "x" });
     stream.respond("r", { text: "partial" });
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    const events = handle.events[Symbol.asyncIterator]();
+    expect((await events.next()).value).toEqual({ kind: "text", text: "partial" });
     stream.cancel();
-    const events = await collect(handle.events);
-    expect(events).toEqual([
-      { kind: "text", text: "partial" },
+    expect(await collect({ [Symbol.asyncIterator]: () => events })).toEqual([
       { kind: "error", error: "agent disconnected", origin: "gateway" },
     ]);
     expect(h.agents.get("w4")).toBeUndefined();
@@ -432,16 +447,6 @@ describe("AgentStream requests", () => {
     expect(status.code).toBe(grpc.status.UNAVAILABLE);
     expect(status.details).toBe("heartbeat timeout");
     expect(await collect(handle.events)).toEqual([{ kind: "error", error: "agent disconnected", origin: "gateway" }]);
-  });
-
-  it("never times out an agent that sends no heartbeats", async () => {
-    const h = await startServer({ heartbeatTimeoutMs: 50 });
-    const stream = new ThirdPartyAgentStream(h.client);
-    stream.register("quiet");
-    await stream.next("welcome");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(h.agents.get("quiet")).toBeDefined();
-    stream.cancel();
   });
 
   it("sends Shutdown to agents and ends pending requests on graceful shutdown", async () => {
