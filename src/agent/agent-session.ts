@@ -173,6 +173,7 @@ export class AgentSession {
         connection.deliver(frame.requestId, frame.event);
         return;
       case "heartbeat":
+        connection.heartbeatReceived(new Date(this.#host.now()));
         return;
       case "injection_ack":
         connection.acknowledgeInjection(frame.injectionId, frame.accepted, frame.reason);

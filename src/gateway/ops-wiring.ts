@@ -312,15 +312,30 @@ export function createOps(deps: {
       agents = live;
       approvals = domain.approvals;
       const hub = domain.hub;
-      const recount = () => {
-        const counts = new Map<string, number>();
-        for (const agent of live.list()) counts.set(agent.state, (counts.get(agent.state) ?? 0) + 1);
-        metrics.agentsConnected(counts);
+      // Counted incrementally from the change events: recounting `live.list()` built a snapshot of every agent on
+      // each idle/busy flip, ~5% of the gateway's busy time under load with 100 agents (issue 10 profile).
+      const stateOf = new Map<string, string>();
+      const counts = new Map<string, number>();
+      const move = (from: string | undefined, to: string | undefined) => {
+        if (from !== undefined) {
+          const left = (counts.get(from) ?? 1) - 1;
+          if (left > 0) counts.set(from, left);
+          else counts.delete(from);
+        }
+        if (to !== undefined) counts.set(to, (counts.get(to) ?? 0) + 1);
       };
-      live.onChange((event, _info, end) => {
+      live.onChange((event, info, end) => {
         if (event === "connected") metrics.agentStream("registered");
         if (event === "disconnected") metrics.agentStreamClosed(closeReason(end));
-        recount();
+        const before = stateOf.get(info.agentId);
+        if (event === "disconnected") {
+          stateOf.delete(info.agentId);
+          move(before, undefined);
+        } else if (event === "connected" || before !== undefined) {
+          stateOf.set(info.agentId, info.state);
+          move(before, info.state);
+        }
+        metrics.agentsConnected(counts);
       });
       hub.observeSubscribers({
         changed: (kind, delta) => metrics.subscribers(kind, delta),

@@ -165,8 +165,8 @@ export function authRoutes(deps: AuthRouteDeps) {
             type: "client",
             displayName: `${displayName} (API)`,
             roles: ["owner"],
-          });
-          token = (await deps.identity.createToken(actor, { principalId: principal.id, ttlSeconds: SETUP_TOKEN_TTL_SECONDS })).token;
+          }, { username: user.username });
+          token = (await deps.identity.createToken(actor, { principalId: principal.id, ttlSeconds: SETUP_TOKEN_TTL_SECONDS }, { username: user.username })).token;
         } catch (cause) {
           ctx.log.error("creating the setup API principal failed", { cause });
           notice = "API token not created: an error occurred";

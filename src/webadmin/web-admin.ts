@@ -25,6 +25,7 @@ import { isoTimestamp } from "../lib/clock.js";
 import { createAdminReadRepository } from "../store/admin-read-repository.js";
 import { createLinkCodeRepository } from "../store/link-code-repository.js";
 import { createUsageReportRepository } from "../store/usage-report-repository.js";
+import { activityRoutes } from "./activity-routes.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
 import { registerWebBodyParser } from "./form-body.js";
 import { pairTokenRoutes } from "./pair-token-routes.js";
@@ -160,6 +161,7 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
           isAuthEnabled: deps.isAuthEnabled,
         }),
       );
+      await web.register(activityRoutes(ctx));
       await web.register(
         chatRoutes({
           ctx,
