@@ -27,6 +27,8 @@ export interface AgentInfo {
   git: GitInfo | undefined;
   state: AgentState;
   connectedAt: Date;
+  /** When the agent's last `Heartbeat` frame arrived; undefined until the first one. */
+  lastHeartbeatAt?: Date | undefined;
   pendingRequests: number;
 }
 
@@ -99,6 +101,7 @@ export class AgentConnection {
   #aborts = new Set<AbortController>();
   readonly counters = { unknownResponses: 0, emptyResponses: 0 };
   #observer: AgentStreamObserver;
+  #lastHeartbeatAt: Date | undefined;
 
   constructor(options: AgentConnectionOptions) {
     this.info = { ...options.info, connectedAt: options.now() };
@@ -136,7 +139,12 @@ export class AgentConnection {
 
   /** A snapshot for listings. */
   snapshot(): AgentInfo {
-    return { ...this.info, state: this.#state, pendingRequests: this.#requests.size };
+    return { ...this.info, state: this.#state, lastHeartbeatAt: this.#lastHeartbeatAt, pendingRequests: this.#requests.size };
+  }
+
+  /** Records a `Heartbeat` frame's arrival (the agent detail page shows it, web-admin.md §5.3). */
+  heartbeatReceived(at: Date): void {
+    this.#lastHeartbeatAt = at;
   }
 
   /**

@@ -4,7 +4,7 @@ import { systemClock, isoTimestamp, type Clock } from "../lib/clock.js";
 import { GatewayError } from "../lib/gateway-error.js";
 import { randomIds, type IdSource } from "../lib/ids.js";
 import { silentLogger, type Logger } from "../lib/logger.js";
-import { createAuditRepository } from "../store/audit-repository.js";
+import { createAuditRepository, whoDetail, type AuditWho } from "../store/audit-repository.js";
 import {
   ANONYMOUS_PRINCIPAL_ID,
   createPrincipalRepository,
@@ -70,7 +70,7 @@ export interface IdentityService {
    * not configured (no jwt_secret)`, `principal status is <status>, must be approved`), NOT_FOUND
    * `principal not found`, INTERNAL `failed to generate token`. Audits `create_token`.
    */
-  createToken(actor: string, input: { principalId: string; ttlSeconds: number }): Promise<{ token: string; expiresAt: Date; ttlSeconds: number }>;
+  createToken(actor: string, input: { principalId: string; ttlSeconds: number }, who?: AuditWho): Promise<{ token: string; expiresAt: Date; ttlSeconds: number }>;
   /** `AdminService.ListPrincipals`: exact filters, newest first, uncapped. Throws INTERNAL `failed to list principals`. */
   listPrincipals(filter: { type?: string | undefined; status?: string | undefined }): Promise<PrincipalView[]>;
   /**
@@ -78,25 +78,25 @@ export interface IdentityService {
    * ALREADY_EXISTS `pubkey already registered to another principal`, INTERNAL `failed to create principal`.
    * Audits `create_principal`. The returned roles are the ones actually added.
    */
-  createPrincipal(actor: string, input: CreatePrincipalInput): Promise<PrincipalView>;
+  createPrincipal(actor: string, input: CreatePrincipalInput, who?: AuditWho): Promise<PrincipalView>;
   /**
    * `AdminService.DeletePrincipal`: deletes row and roles, audits `delete_principal`, then announces the removal.
    * Throws GatewayError INVALID_ARGUMENT `id required`, FAILED_PRECONDITION `cannot delete the anonymous principal`,
    * NOT_FOUND `principal not found`, INTERNAL `failed to delete principal`.
    */
-  deletePrincipal(actor: string, id: string): Promise<void>;
+  deletePrincipal(actor: string, id: string, who?: AuditWho): Promise<void>;
   /**
    * Approve (web admin, auth.md §14): `pending`/`revoked` → `approved` with audit `approve_principal`; any other
    * status is left alone (`changed` false, nothing audited). Throws NOT_FOUND `principal not found`, INTERNAL
    * `failed to approve principal`.
    */
-  approvePrincipal(actor: string, id: string): Promise<{ principal: PrincipalView; changed: boolean }>;
+  approvePrincipal(actor: string, id: string, who?: AuditWho): Promise<{ principal: PrincipalView; changed: boolean }>;
   /**
    * Revoke (web admin, auth.md §14): any status but `revoked` → `revoked` with audit `revoke_principal`, then
    * announces the removal so live sessions end. Throws NOT_FOUND `principal not found`, FAILED_PRECONDITION
    * `cannot revoke the anonymous principal`, INTERNAL `failed to revoke principal`.
    */
-  revokePrincipal(actor: string, id: string): Promise<{ principal: PrincipalView; changed: boolean }>;
+  revokePrincipal(actor: string, id: string, who?: AuditWho): Promise<{ principal: PrincipalView; changed: boolean }>;
   /** `ClientService.GetMe`: the stored row with the caller's roles. Throws INTERNAL `failed to fetch principal`. */
   getMe(caller: IdentityCaller): Promise<Me>;
   /**
@@ -167,6 +167,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
     actor: string,
     id: string,
     target: "approved" | "revoked",
+    who: AuditWho | undefined,
   ): Promise<{ principal: PrincipalView; changed: boolean }> => {
     const failure = target === "approved" ? "failed to approve principal" : "failed to revoke principal";
     if (target === "revoked" && id === ANONYMOUS_PRINCIPAL_ID) {
@@ -185,7 +186,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
           action: target === "approved" ? "approve_principal" : "revoke_principal",
           targetType: "principal",
           targetId: id,
-          detail: { previous_status: current.status },
+          detail: { ...whoDetail(who), previous_status: current.status },
           now: isoTimestamp(clock.now()),
         });
         return row;
@@ -198,7 +199,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
   return {
     canIssueTokens: jwt !== undefined,
 
-    async createToken(actor, input) {
+    async createToken(actor, input, who) {
       if (input.principalId === "") throw new GatewayError("INVALID_ARGUMENT", "principal_id required");
       if (jwt === undefined) throw new GatewayError("FAILED_PRECONDITION", "token generation not configured (no jwt_secret)");
       const principal = await findOrNotFound(input.principalId, "failed to generate token");
@@ -213,7 +214,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
           action: "create_token",
           targetType: "principal",
           targetId: principal.id,
-          detail: { ttl_seconds: ttlSeconds, expires_at: isoTimestamp(minted.expiresAt) },
+          detail: { ...whoDetail(who), ttl_seconds: ttlSeconds, expires_at: isoTimestamp(minted.expiresAt) },
           now: isoTimestamp(clock.now()),
         });
         return { ...minted, ttlSeconds };
@@ -228,7 +229,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
       });
     },
 
-    async createPrincipal(actor, input) {
+    async createPrincipal(actor, input, who) {
       if (input.type === "") throw new GatewayError("INVALID_ARGUMENT", "type required");
       if (input.displayName === "") throw new GatewayError("INVALID_ARGUMENT", "display_name required");
       if (input.type !== "client" && input.type !== "agent") {
@@ -264,7 +265,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
             action: "create_principal",
             targetType: "principal",
             targetId: created.id,
-            detail: { type, display_name: input.displayName, roles: [...input.roles] },
+            detail: { ...whoDetail(who), type, display_name: input.displayName, roles: [...input.roles] },
             now: stamp,
           });
           return toView(created, granted);
@@ -272,7 +273,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
       );
     },
 
-    async deletePrincipal(actor, id) {
+    async deletePrincipal(actor, id, who) {
       if (id === "") throw new GatewayError("INVALID_ARGUMENT", "id required");
       if (id === ANONYMOUS_PRINCIPAL_ID) throw new GatewayError("FAILED_PRECONDITION", "cannot delete the anonymous principal");
       await fail("failed to delete principal", () =>
@@ -286,7 +287,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
             action: "delete_principal",
             targetType: "principal",
             targetId: id,
-            detail: { type: existing.type, display_name: existing.displayName },
+            detail: { ...whoDetail(who), type: existing.type, display_name: existing.displayName },
             now: isoTimestamp(clock.now()),
           });
         }),
@@ -294,8 +295,8 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
       announce({ principalId: id, reason: "deleted" });
     },
 
-    approvePrincipal: (actor, id) => changeStatus(actor, id, "approved"),
-    revokePrincipal: (actor, id) => changeStatus(actor, id, "revoked"),
+    approvePrincipal: (actor, id, who) => changeStatus(actor, id, "approved", who),
+    revokePrincipal: (actor, id, who) => changeStatus(actor, id, "revoked", who),
 
     async getMe(caller) {
       const principal = await fail("failed to fetch principal", () => createPrincipalRepository(db).findById(caller.id));

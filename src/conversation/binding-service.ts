@@ -5,7 +5,7 @@ import type { AgentManager } from "../agent/agent-manager.js";
 import { isoTimestamp, type Clock } from "../lib/clock.js";
 import { GatewayError } from "../lib/gateway-error.js";
 import type { IdSource } from "../lib/ids.js";
-import { createAuditRepository } from "../store/audit-repository.js";
+import { createAuditRepository, whoDetail, type AuditWho } from "../store/audit-repository.js";
 import { createBindingRepository, type Binding, type BindingFilter } from "../store/binding-repository.js";
 import { ANONYMOUS_PRINCIPAL_ID, createPrincipalRepository } from "../store/principal-repository.js";
 import { inTransaction, type StoreExecutor } from "../store/transaction.js";
@@ -43,14 +43,14 @@ export interface BindingService {
    * INVALID_ARGUMENT (`frontend required`, the frontend pattern, `channel_id required`, `channel_id exceeds 500
    * characters`, `agent_id required`), NOT_FOUND `agent not found`, ALREADY_EXISTS `channel already bound`.
    */
-  create(input: { frontend: string; channelId: string; agentId: string; actor: string }): Promise<Binding>;
+  create(input: { frontend: string; channelId: string; agentId: string; actor: string; who?: AuditWho }): Promise<Binding>;
   /**
    * Points a binding at another agent principal, audited `update_binding` with the previous agent. Throws
    * INVALID_ARGUMENT `id required` / `agent_id required`, NOT_FOUND `agent not found` / `binding not found`.
    */
-  update(input: { id: string; agentId: string; actor: string }): Promise<Binding>;
+  update(input: { id: string; agentId: string; actor: string; who?: AuditWho }): Promise<Binding>;
   /** Deletes a binding by id, audited `delete_binding`. Throws INVALID_ARGUMENT `id required`, NOT_FOUND `binding not found`. */
-  deleteById(input: { id: string; actor: string }): Promise<Binding>;
+  deleteById(input: { id: string; actor: string; who?: AuditWho }): Promise<Binding>;
   /** Deletes the binding of one channel, audited `delete_binding` (with its working dir). Throws NOT_FOUND `binding not found`. */
   deleteByChannel(input: { frontend: string; channelId: string; actor: string }): Promise<Binding>;
 }
@@ -104,7 +104,7 @@ export function createBindingService(deps: BindingServiceDeps): BindingService {
       return { binding, agent, isChanged: true, reboundFrom };
     },
 
-    async create({ frontend, channelId, agentId, actor }) {
+    async create({ frontend, channelId, agentId, actor, who }) {
       if (frontend === "") throw new GatewayError("INVALID_ARGUMENT", "frontend required");
       if (!FRONTEND_PATTERN.test(frontend)) {
         throw new GatewayError("INVALID_ARGUMENT", "frontend must be lowercase alphanumeric with underscores, 1-50 chars");
@@ -127,12 +127,12 @@ export function createBindingService(deps: BindingServiceDeps): BindingService {
           now: stamp,
         });
         if (binding === undefined) throw new GatewayError("ALREADY_EXISTS", "channel already bound");
-        await createAuditRepository(trx).record(principalAudit("create_binding", binding, actor, stamp));
+        await createAuditRepository(trx).record(principalAudit("create_binding", binding, actor, stamp, who));
         return binding;
       });
     },
 
-    async update({ id, agentId, actor }) {
+    async update({ id, agentId, actor, who }) {
       if (id === "") throw new GatewayError("INVALID_ARGUMENT", "id required");
       if (agentId === "") throw new GatewayError("INVALID_ARGUMENT", "agent_id required");
       const stamp = now();
@@ -147,21 +147,21 @@ export function createBindingService(deps: BindingServiceDeps): BindingService {
           action: "update_binding",
           targetType: "binding",
           targetId: updated.id,
-          detail: { agent_id: updated.agentId, previous_agent_id: previous.agentId },
+          detail: { ...whoDetail(who), agent_id: updated.agentId, previous_agent_id: previous.agentId },
           now: stamp,
         });
         return updated;
       });
     },
 
-    async deleteById({ id, actor }) {
+    async deleteById({ id, actor, who }) {
       if (id === "") throw new GatewayError("INVALID_ARGUMENT", "id required");
       const stamp = now();
       return inTransaction(deps.db, async (trx) => {
         const bindings = createBindingRepository(trx);
         const existing = await bindings.findById(id);
         if (existing === undefined || !(await bindings.delete(existing.id))) throw new GatewayError("NOT_FOUND", "binding not found");
-        await createAuditRepository(trx).record(principalAudit("delete_binding", existing, actor, stamp));
+        await createAuditRepository(trx).record(principalAudit("delete_binding", existing, actor, stamp, who));
         return existing;
       });
     },
@@ -199,13 +199,13 @@ function channelAudit(action: "create_binding" | "delete_binding", binding: Bind
 }
 
 /** The audit row of an AdminService change (services.md §2): frontend, channel and agent principal. */
-function principalAudit(action: "create_binding" | "delete_binding", binding: Binding, actor: string, now: string) {
+function principalAudit(action: "create_binding" | "delete_binding", binding: Binding, actor: string, now: string, who?: AuditWho) {
   return {
     actor,
     action,
     targetType: "binding",
     targetId: binding.id,
-    detail: { frontend: binding.frontend, channel_id: binding.channelId, agent_id: binding.agentId },
+    detail: { ...whoDetail(who), frontend: binding.frontend, channel_id: binding.channelId, agent_id: binding.agentId },
     now,
   };
 }

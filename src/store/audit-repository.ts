@@ -17,6 +17,16 @@ export function webAdminActor(adminUserId: string): string {
   return `webadmin:${adminUserId}`;
 }
 
+/** Who beyond the actor string: a web admin action's detail leads with the admin's username (web-admin.md §7). */
+export interface AuditWho {
+  username?: string | undefined;
+}
+
+/** The detail prefix for `who`: `{username}` when known, else nothing. */
+export function whoDetail(who: AuditWho | undefined): { username?: string } {
+  return who?.username === undefined ? {} : { username: who.username };
+}
+
 /** A stored audit entry. */
 export interface AuditEntry {
   id: string;

@@ -16,7 +16,7 @@ import {
   usagePage,
 } from "../../web-admin/templates/admin-pages.js";
 import type { SafeHtml } from "../../web-admin/templates/html.js";
-import type { PageChrome } from "../../web-admin/templates/layout.js";
+import { notFoundPage, type PageChrome } from "../../web-admin/templates/layout.js";
 import { pairDevicePanel } from "../../web-admin/templates/pair-device.js";
 import type { AgentManager } from "../agent/agent-manager.js";
 import type { IdentityService } from "../auth/identity-service.js";
@@ -25,7 +25,7 @@ import type { ApprovalService } from "../conversation/approval-service.js";
 import type { BindingService } from "../conversation/binding-service.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
 import { isoTimestamp } from "../lib/clock.js";
-import { isGatewayError } from "../lib/gateway-error.js";
+import { hasReason, isGatewayError } from "../lib/gateway-error.js";
 import type { ToolRegistry } from "../packs/tool-registry.js";
 import { createAdminReadRepository } from "../store/admin-read-repository.js";
 import { createAuditRepository, webAdminActor } from "../store/audit-repository.js";
@@ -38,6 +38,7 @@ import { createUsageRepository } from "../store/usage-repository.js";
 import type { AdminSession } from "./admin-sessions.js";
 import { decideApproval } from "./chat-routes.js";
 import { readFormFields, type FormFields } from "./form-body.js";
+import { webErrorOf } from "./web-errors.js";
 import { redirectWithNotice, sendLayoutPage, type WebContext } from "./web-context.js";
 import { sendJson, sendJsonError, sendText } from "./web-reply.js";
 
@@ -60,10 +61,7 @@ const SECONDS_PER_DAY = 86_400;
 
 /** The status of a domain failure shown on a form: the GatewayError's code, 500 for anything unexpected. */
 function statusOf(err: unknown): number {
-  if (isGatewayError(err, "INVALID_ARGUMENT")) return 400;
-  if (isGatewayError(err, "NOT_FOUND")) return 404;
-  if (isGatewayError(err, "ALREADY_EXISTS") || isGatewayError(err, "FAILED_PRECONDITION")) return 409;
-  return 500;
+  return webErrorOf(err, "").status;
 }
 
 function parseRangeDate(value: unknown): string | undefined {
@@ -92,6 +90,8 @@ export function adminPageRoutes(deps: AdminPageDeps) {
   const secrets = createSecretRepository(ctx.db);
   const session = (request: FastifyRequest) => request.adminSession as AdminSession;
   const actor = (request: FastifyRequest) => webAdminActor(session(request).user.id);
+  /** The audit detail's `username` (web-admin.md §7). */
+  const who = (request: FastifyRequest) => ({ username: session(request).user.username });
   const page = (request: FastifyRequest, reply: FastifyReply, active: string, build: (chrome: PageChrome) => SafeHtml, status?: number, error?: string) =>
     sendLayoutPage(ctx, request, reply, { active, status, error }, build);
   const fieldsObject = (fields: FormFields | undefined, names: readonly string[]) => Object.fromEntries(names.map((n) => [n, fields?.get(n) ?? ""]));
@@ -253,8 +253,8 @@ export function adminPageRoutes(deps: AdminPageDeps) {
         if (id === "") return sendText(reply, 400, "Agent ID required");
         const principalId = deps.agents.get(id)?.principalId ?? id;
         try {
-          if (kind === "approve") await deps.identity.approvePrincipal(actor(request), principalId);
-          else await deps.identity.revokePrincipal(actor(request), principalId);
+          if (kind === "approve") await deps.identity.approvePrincipal(actor(request), principalId, who(request));
+          else await deps.identity.revokePrincipal(actor(request), principalId, who(request));
         } catch (err) {
           if (isGatewayError(err, "NOT_FOUND")) return sendText(reply, 404, "Agent not found");
           ctx.log.error(`${kind} agent failed`, { cause: err });
@@ -291,6 +291,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
                 ["Capabilities", list(info.capabilities)],
                 ["Protocol features", list(info.protocolFeatures)],
                 ["Connected since", isoTimestamp(info.connectedAt)],
+                ["Last heartbeat", info.lastHeartbeatAt ? isoTimestamp(info.lastHeartbeatAt) : "—"],
               ]
             : [["Agent ID", id]],
           tools: tools.map((t) => ({ name: t.name, description: t.description })),
@@ -306,7 +307,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
     app.get("/admin/threads/:id", get, async (request, reply) => {
       const { id } = request.params as { id: string };
       const thread = await createThreadRepository(ctx.db).findById(id);
-      if (thread === undefined) return reply.code(404).header("content-type", "text/html; charset=utf-8").send("<!doctype html><title>Thread not found</title><p>Thread not found</p>");
+      if (thread === undefined) return page(request, reply, "/admin/threads", (chrome) => notFoundPage(chrome, "Thread not found"), 404);
       const events = await createLedgerRepository(ctx.db, ctx.clock, ctx.ids).newestInThread(id, 500);
       const usage = await createUsageRepository(ctx.db).listByThread(id);
       const row = { id: thread.id, frontend: thread.frontendName, externalId: thread.externalId, agentId: thread.agentId, createdAt: thread.createdAt, updatedAt: thread.updatedAt, messages: 0 };
@@ -338,7 +339,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
           pubkey: form.pubkey || undefined,
           pubkeyFp: form.pubkey_fp || undefined,
           roles: fields?.all("roles") ?? [],
-        });
+        }, who(request));
       } catch (err) {
         return renderPrincipals(request, reply, statusOf(err), statusOf(err) === 500 ? "Failed to create principal" : (err as Error).message, form);
       }
@@ -351,9 +352,9 @@ export function adminPageRoutes(deps: AdminPageDeps) {
         const fail = (status: number, text: string) => (isXhr ? sendJsonError(reply, status, text) : renderPrincipals(request, reply, status, text));
         if (id === "") return fail(400, "Principal ID required");
         try {
-          if (kind === "approve") await deps.identity.approvePrincipal(actor(request), id);
-          else if (kind === "revoke") await deps.identity.revokePrincipal(actor(request), id);
-          else await deps.identity.deletePrincipal(actor(request), id);
+          if (kind === "approve") await deps.identity.approvePrincipal(actor(request), id, who(request));
+          else if (kind === "revoke") await deps.identity.revokePrincipal(actor(request), id, who(request));
+          else await deps.identity.deletePrincipal(actor(request), id, who(request));
         } catch (err) {
           if (isGatewayError(err, "NOT_FOUND")) return fail(404, "Principal not found");
           if (isGatewayError(err, "FAILED_PRECONDITION")) return fail(409, err.message);
@@ -373,7 +374,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
     app.post("/admin/bindings", post, async (request, reply) => {
       const form = fieldsObject(readFormFields(request), ["frontend", "channel_id", "agent_id", "working_dir"]);
       try {
-        await deps.bindings.create({ frontend: form.frontend ?? "", channelId: form.channel_id ?? "", agentId: form.agent_id ?? "", actor: actor(request) });
+        await deps.bindings.create({ frontend: form.frontend ?? "", channelId: form.channel_id ?? "", agentId: form.agent_id ?? "", actor: actor(request), who: who(request) });
       } catch (err) {
         return renderBindings(request, reply, statusOf(err), statusOf(err) === 500 ? "failed to create binding" : (err as Error).message, form);
       }
@@ -383,7 +384,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
       const { id } = request.params as { id: string };
       const agentId = readFormFields(request)?.get("agent_id") ?? "";
       try {
-        await deps.bindings.update({ id, agentId, actor: actor(request) });
+        await deps.bindings.update({ id, agentId, actor: actor(request), who: who(request) });
       } catch (err) {
         return renderBindings(request, reply, statusOf(err), statusOf(err) === 500 ? "failed to update binding" : (err as Error).message);
       }
@@ -392,7 +393,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
     app.post("/admin/bindings/:id/delete", post, async (request, reply) => {
       const { id } = request.params as { id: string };
       try {
-        await deps.bindings.deleteById({ id, actor: actor(request) });
+        await deps.bindings.deleteById({ id, actor: actor(request), who: who(request) });
       } catch (err) {
         return renderBindings(request, reply, statusOf(err), statusOf(err) === 500 ? "failed to delete binding" : (err as Error).message);
       }
@@ -410,7 +411,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
         return renderTokens(request, reply, { status: 400, error: "ttl_days must be between 1 and 365", form });
       }
       try {
-        const minted = await deps.identity.createToken(actor(request), { principalId: form.principal_id ?? "", ttlSeconds: (days === 0 ? 30 : days) * SECONDS_PER_DAY });
+        const minted = await deps.identity.createToken(actor(request), { principalId: form.principal_id ?? "", ttlSeconds: (days === 0 ? 30 : days) * SECONDS_PER_DAY }, who(request));
         return renderTokens(request, reply, { issued: { token: minted.token, expiresAt: minted.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z") } });
       } catch (err) {
         const status = statusOf(err) === 409 ? 400 : statusOf(err);
@@ -553,10 +554,10 @@ export function adminPageRoutes(deps: AdminPageDeps) {
       if (!deps.isAuthEnabled) return fail(500, "Server not configured for link approval");
       let deviceName: string;
       try {
-        deviceName = (await deps.links.approve(actor(request), id)).link.deviceName;
+        deviceName = (await deps.links.approve(actor(request), id, who(request))).link.deviceName;
       } catch (err) {
         if (isGatewayError(err, "NOT_FOUND")) return fail(404, "Code not found");
-        if (isGatewayError(err, "FAILED_PRECONDITION")) return fail(err.message === "Code already processed" ? 400 : 500, err.message);
+        if (isGatewayError(err, "FAILED_PRECONDITION")) return fail(hasReason(err, "link_already_processed") ? 400 : 500, err.message);
         ctx.log.error("approving a device link failed", { cause: err });
         return fail(500, "Failed to approve");
       }

@@ -14,6 +14,7 @@ import type { AdminSession } from "./admin-sessions.js";
 import { runChatStream, type ChatStreamDeps } from "./chat-stream.js";
 import { readFormFields } from "./form-body.js";
 import { SseResponse } from "./sse-response.js";
+import { webErrorOf } from "./web-errors.js";
 import type { WebContext } from "./web-context.js";
 import { sendJson, sendJsonError, sendText } from "./web-reply.js";
 
@@ -26,6 +27,8 @@ export const CHAT_TEXT = Object.freeze({
   noActiveRequest: "No active request",
   invalidDecision: "Invalid decision",
   questionNotFound: "question not found or already answered",
+  /** A tool approval answer that failed for a reason the approval service does not name (a store failure). */
+  approvalFailed: "Failed to answer approval",
 });
 
 /** The web chat's thread: frontend `webadmin`, external id = the agent id (http-api.md §12). */
@@ -198,6 +201,8 @@ export async function decideApproval(
   toolId: string,
   decision: "approve" | "deny" | "approve_all",
 ): Promise<{ ok: true } | { ok: false; status: number; message: string }> {
+  if (agentId === "") return { ok: false, status: 400, message: "agent_id is required" };
+  if (toolId === "") return { ok: false, status: 400, message: "tool_id is required" };
   try {
     await deps.approvals.answer({
       agentId,
@@ -209,9 +214,8 @@ export async function decideApproval(
     });
     return { ok: true };
   } catch (cause) {
-    if (isGatewayError(cause, "NOT_FOUND")) return { ok: false, status: 404, message: cause.message };
-    if (isGatewayError(cause, "FAILED_PRECONDITION")) return { ok: false, status: 409, message: cause.message };
-    deps.log.error("answering a tool approval failed", { agent_id: agentId, tool_id: toolId, cause });
-    return { ok: false, status: 500, message: "failed to send approval" };
+    const shown = webErrorOf(cause, CHAT_TEXT.approvalFailed);
+    if (shown.isUnexpected) deps.log.error("answering a tool approval failed", { agent_id: agentId, tool_id: toolId, cause });
+    return { ok: false, status: shown.status, message: shown.message };
   }
 }

@@ -25,6 +25,7 @@ import { isoTimestamp } from "../lib/clock.js";
 import { createAdminReadRepository } from "../store/admin-read-repository.js";
 import { createLinkCodeRepository } from "../store/link-code-repository.js";
 import { createUsageReportRepository } from "../store/usage-report-repository.js";
+import { activityRoutes } from "./activity-routes.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
 import { registerWebBodyParser } from "./form-body.js";
 import { pairTokenRoutes } from "./pair-token-routes.js";
@@ -32,7 +33,7 @@ import { passkeyRoutes } from "./passkey-routes.js";
 import { deriveRelyingParty, type RelyingParty } from "./webauthn-config.js";
 import { createWebauthnCredentialRepository } from "../store/webauthn-credential-repository.js";
 import { findStaticRoot, loadStaticAssets, staticRoutes } from "./static-files.js";
-import type { WebContext } from "./web-context.js";
+import type { WebAuthFailure, WebContext } from "./web-context.js";
 
 /** `X-Content-Type-Options` and `Referrer-Policy` of web-admin.md §9 (the CSP comes from the app-wide hook). */
 export const WEB_SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -68,6 +69,8 @@ export interface WebAdminDeps {
   lifecycle: { isShuttingDown(): boolean };
   /** Maintenance and budget checks of the web chat send (ops.md §4.5). */
   sendAdmission?: SendAdmission | undefined;
+  /** A refused sign-in (ops.md §1.3 `coven_auth_failures_total{edge="webadmin"}`). */
+  authFailed?: ((reason: WebAuthFailure) => void) | undefined;
 }
 
 export interface WebAdmin {
@@ -96,6 +99,7 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
     baseUrl: deps.baseUrl,
     version: deps.version,
     pendingApprovalCount: async () => (await deps.approvals.listPending()).length,
+    authFailed: deps.authFailed ?? (() => {}),
   };
 
   /** The dashboard's cards, all-time usage and packs (§5.1). */
@@ -157,6 +161,7 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
           isAuthEnabled: deps.isAuthEnabled,
         }),
       );
+      await web.register(activityRoutes(ctx));
       await web.register(
         chatRoutes({
           ctx,

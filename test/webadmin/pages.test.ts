@@ -1,13 +1,16 @@
 // ABOUTME: The management pages through app.inject (web-admin.md §5, §7): every page renders gated and without
 // ABOUTME: inline code, CSRF on their actions, and each action leaves its audit row with the admin username.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { GatewayError } from "../../src/lib/gateway-error.js";
+import { webErrorOf } from "../../src/webadmin/web-errors.js";
+import { connectAgent, createCleanups } from "../e2e/support/conversation-e2e.js";
 import { isoTimestamp } from "../../src/lib/clock.js";
 import { createAuditRepository } from "../../src/store/audit-repository.js";
 import type { TestGateway } from "../support/gateway-harness.js";
 import { seedPrincipal } from "../support/identity-fixtures.js";
 import { Browser, signedIn, startWebGateway } from "./support.js";
 
-const PAGES = ["/admin/agents", "/admin/threads", "/admin/principals", "/admin/bindings", "/admin/tokens", "/admin/secrets", "/admin/usage", "/admin/tools", "/admin/link", "/admin/approvals", "/admin/dashboard"];
+const PAGES = ["/admin/agents", "/admin/threads", "/admin/principals", "/admin/bindings", "/admin/tokens", "/admin/secrets", "/admin/usage", "/admin/tools", "/admin/link", "/admin/approvals", "/admin/dashboard", "/admin/logs", "/admin/todos", "/admin/board"];
 
 describe("web admin pages", () => {
   let gw: TestGateway;
@@ -57,7 +60,11 @@ describe("web admin pages", () => {
     for (const action of ["approve_principal", "revoke_principal", "delete_principal"]) {
       const [row] = await audit(action);
       expect(row?.actor, action).toMatch(/^webadmin:/);
+      expect(JSON.parse(row?.detailJson ?? "{}"), action).toMatchObject({ username: "alice" });
     }
+    expect((await b.form("/admin/principals", { type: "agent", display_name: "made here", pubkey_fp: "c".repeat(64), roles: "member" })).statusCode).toBe(303);
+    const [created] = await audit("create_principal");
+    expect(JSON.parse(created?.detailJson ?? "{}")).toMatchObject({ username: "alice", type: "agent", display_name: "made here" });
     const bad = await b.form("/admin/principals", { type: "robot", display_name: "x" });
     expect(bad.statusCode).toBe(400);
     expect(bad.body).toContain("invalid type: robot (use &#39;client&#39; or &#39;agent&#39;)");
@@ -78,6 +85,7 @@ describe("web admin pages", () => {
     expect((await b.form(`/admin/bindings/${binding?.id}/delete`, {})).body).toContain("binding not found");
     expect(await audit("create_binding")).toHaveLength(1);
     expect(await audit("delete_binding")).toHaveLength(1);
+    for (const action of ["create_binding", "delete_binding"]) expect(JSON.parse((await audit(action))[0]?.detailJson ?? "{}"), action).toMatchObject({ username: "alice", frontend: "slack" });
   });
 
   it("issues a token once, with the ttl checks, and lists it from the audit log", async () => {
@@ -93,7 +101,8 @@ describe("web admin pages", () => {
     expect(ok.body).toMatch(/data-testid="token-value" id="token-value">eyJ/);
     expect(ok.body).toMatch(/data-testid="token-expires">\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ</);
     expect((await b.get("/admin/tokens")).body).not.toContain('data-testid="token-value"');
-    expect((await audit("create_token")).some((a) => a.targetId === id)).toBe(true);
+    const issued = (await audit("create_token")).find((a) => a.targetId === id);
+    expect(JSON.parse(issued?.detailJson ?? "{}")).toMatchObject({ username: "alice", ttl_seconds: 5 * 86_400 });
   });
 
   it("creates, reveals, updates and deletes secrets; the value is masked and never audited", async () => {
@@ -177,6 +186,10 @@ describe("web admin pages", () => {
     expect(again.body).toContain("Code already processed");
     expect((await b.form("/admin/link/unknown/approve", {})).statusCode).toBe(404);
     expect(await audit("approve_link")).toHaveLength(1);
+    for (const action of ["approve_link", "create_principal", "create_token"]) {
+      const row = (await audit(action)).find((a) => a.detailJson?.includes("my <laptop>") || a.detailJson?.includes("link_code_id") || a.detailJson?.includes('"ttl_seconds":2592000'));
+      expect(JSON.parse(row?.detailJson ?? "{}"), action).toMatchObject({ username: "alice" });
+    }
   });
 
   it("renders agent and thread detail pages; an unknown agent is offline, an unknown thread is 404", async () => {
@@ -192,5 +205,73 @@ describe("web admin pages", () => {
     const thread = await b.get("/admin/threads/th-detail");
     expect(thread.statusCode).toBe(200);
     expect(thread.body).toContain("th-detail");
+  });
+});
+
+describe("web admin detail pages", () => {
+  let gw: TestGateway;
+  let b: Browser;
+  const cleanups = createCleanups();
+
+  beforeAll(async () => {
+    gw = await startWebGateway({ authOff: true });
+    b = await signedIn(gw);
+  });
+  afterAll(async () => {
+    await cleanups.run();
+    await gw.stop();
+  });
+
+  it("shows the agent's last heartbeat once one arrived", async () => {
+    const { agent } = await connectAgent(cleanups, gw.grpcAddr, "beating");
+    expect((await b.get("/admin/agents/beating")).body).toMatch(/<th>Last heartbeat<\/th><td>—<\/td>/);
+    agent.stream.send({ heartbeat: { timestamp_ms: "1" } });
+    await vi.waitFor(() => expect(gw.gateway.domain.agents.get("beating")?.lastHeartbeatAt).toBeInstanceOf(Date), { timeout: 5_000 });
+    const iso = isoTimestamp(gw.gateway.domain.agents.get("beating")?.lastHeartbeatAt as Date);
+    expect((await b.get("/admin/agents/beating")).body).toContain(`<th>Last heartbeat</th><td>${iso}</td>`);
+  });
+
+  it("hands thread messages to the shared markdown renderer as escaped text; tool rows stay JSON", async () => {
+    const db = gw.gateway.store.db;
+    await db.insertInto("threads").values({ id: "th-md", frontend_name: "webadmin", external_id: "x", agent_id: "a1", created_at: "2026-01-01T00:00:00.000Z", updated_at: "2026-01-01T00:00:00.000Z" }).execute();
+    const event = (id: string, type: "message" | "tool_call", text: string) => ({
+      event_id: id,
+      conversation_key: "a1",
+      thread_id: "th-md",
+      request_id: null,
+      direction: "outbound_from_agent" as const,
+      author: "a1",
+      timestamp: "2026-01-01T00:00:01.000Z",
+      type,
+      text,
+      raw_transport: null,
+      raw_payload_ref: null,
+      actor_principal_id: null,
+      actor_member_id: null,
+    });
+    await db.insertInto("ledger_events").values([event("e1", "message", "**bold** <script>x()</script>"), event("e2", "tool_call", '{"name":"bash"}')]).execute();
+    const res = await b.get("/admin/threads/th-md");
+    expect(res.body).toContain('<script src="/static/markdown.js" defer></script>');
+    expect(res.body).toContain('<div class="markdown-text" data-markdown data-testid="thread-message">**bold** &lt;script&gt;x()&lt;/script&gt;</div>');
+    expect(res.body).toContain('<pre>{\n  &quot;name&quot;: &quot;bash&quot;\n}</pre>');
+    expect((await b.get("/static/markdown.js")).statusCode).toBe(200);
+  });
+
+  it("maps chat approval failures to the service's status and text", async () => {
+    await connectAgent(cleanups, gw.grpcAddr, "approver");
+    const noTool = await b.json("POST", "/chat/approver/approve", { tool_id: "", decision: "approve" });
+    expect([noTool.statusCode, noTool.body]).toEqual([400, '{"error":"tool_id is required"}\n']);
+    const offline = await b.json("POST", "/chat/ghost/approve", { tool_id: "t", decision: "approve" });
+    expect([offline.statusCode, offline.body]).toEqual([404, '{"error":"agent not found"}\n']);
+    const missing = await b.json("POST", "/chat/approver/approve", { tool_id: "t", decision: "deny" });
+    expect([missing.statusCode, missing.body]).toEqual([404, '{"error":"tool approval not found"}\n']);
+  });
+
+  it("shows a GatewayError's text and status, keeps the listed INTERNAL text, and redacts everything else", () => {
+    expect(webErrorOf(new GatewayError("INTERNAL", "failed to send approval", { reason: "approval_send_failed" }), "Failed")).toEqual({ status: 500, message: "failed to send approval", isUnexpected: true });
+    expect(webErrorOf(new GatewayError("INTERNAL", "db exploded: SQLITE_BUSY"), "Failed to answer approval")).toEqual({ status: 500, message: "Failed to answer approval", isUnexpected: true });
+    expect(webErrorOf(new Error("SQLITE_CORRUPT"), "Failed")).toEqual({ status: 500, message: "Failed", isUnexpected: true });
+    expect(webErrorOf(new GatewayError("UNAVAILABLE", "agent unavailable"), "Failed")).toEqual({ status: 503, message: "agent unavailable", isUnexpected: false });
+    expect(webErrorOf(new GatewayError("FAILED_PRECONDITION", "tool approval already resolved"), "Failed")).toEqual({ status: 409, message: "tool approval already resolved", isUnexpected: false });
   });
 });

@@ -116,12 +116,14 @@ export function threadDetailPage(
   const body = (e: (typeof events)[number]): SafeHtml => {
     if (e.type === "tool_call" || e.type === "tool_result") return html`<details><summary>${e.type}</summary><pre>${pretty(e.text)}</pre></details>`;
     if (e.type === "error") return html`<span class="badge badge-error">${e.text}</span>`;
+    if (e.type === "message") return html`<div class="markdown-text" data-markdown data-testid="thread-message">${e.text}</div>`;
     return html`<div class="markdown-text">${e.text}</div>`;
   };
   const total = usage.reduce((a, u) => a + u.input + u.output + u.thinking, 0);
   return layoutPage({
     title: "Thread",
     chrome,
+    scripts: ["/static/markdown.js"],
     body: html`<h1>Thread <span class="mono">${thread.id}</span></h1>
 <p>${thread.frontend} · <span class="mono">${thread.externalId}</span> · agent <span class="mono">${thread.agentId}</span> · created ${timeCell(thread.createdAt)}</p>
 ${table(["Time", "Direction", "Author", "Type", ""], events.map((e) => html`<tr><td>${timeCell(e.timestamp)}</td><td>${e.direction}</td><td>${e.author}</td><td>${e.type}</td><td>${body(e)}</td></tr>`), "No events in this thread.")}

@@ -14,7 +14,7 @@ export function chatPage(chrome: PageChrome, data: ChatPageData): SafeHtml {
     title: "Chat",
     chrome,
     mainClass: "content chat-main",
-    scripts: ["/static/chat.js"],
+    scripts: ["/static/markdown.js", "/static/chat.js"],
     body: html`<div class="chat-app" data-testid="chat-app">
 <aside class="chat-sidebar" data-testid="chat-sidebar">
   <h2>Agents</h2>

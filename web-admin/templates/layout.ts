@@ -111,3 +111,8 @@ ${options.body}
 </html>
 `;
 }
+
+/** A signed-in 404 page whose heading is `text` (e.g. `Thread not found`). */
+export function notFoundPage(chrome: PageChrome, text: string): SafeHtml {
+  return layoutPage({ title: text, chrome, body: html`<h1 data-testid="not-found">${text}</h1>` });
+}
