@@ -374,7 +374,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
     app.post("/admin/bindings", post, async (request, reply) => {
       const form = fieldsObject(readFormFields(request), ["frontend", "channel_id", "agent_id", "working_dir"]);
       try {
-        await deps.bindings.create({ frontend: form.frontend ?? "", channelId: form.channel_id ?? "", agentId: form.agent_id ?? "", actor: actor(request), who: who(request) });
+        await deps.bindings.create({ frontend: form.frontend ?? "", channelId: form.channel_id ?? "", agentId: form.agent_id ?? "", workingDir: (form.working_dir ?? "").trim(), actor: actor(request), who: who(request) });
       } catch (err) {
         return renderBindings(request, reply, statusOf(err), statusOf(err) === 500 ? "failed to create binding" : (err as Error).message, form);
       }

@@ -81,10 +81,16 @@ describe("web admin pages", () => {
     expect(dup.body).toContain("channel already bound");
     const [binding] = await gw.gateway.domain.bindings.list();
     expect(binding?.createdBy).toMatch(/^webadmin:/);
+    expect(binding?.workingDir).toBe("");
+    expect((await b.form("/admin/bindings", { frontend: "slack", channel_id: "C2", agent_id: agent, working_dir: " /work/repo " })).statusCode).toBe(303);
+    const withDir = (await gw.gateway.domain.bindings.list()).find((x) => x.channelId === "C2");
+    expect(withDir?.workingDir).toBe("/work/repo");
+    expect((await b.get("/admin/bindings")).body).toContain("<td>/work/repo</td>");
+    expect((await b.form(`/admin/bindings/${withDir?.id}/delete`, {})).statusCode).toBe(303);
     expect((await b.form(`/admin/bindings/${binding?.id}/delete`, {})).statusCode).toBe(303);
     expect((await b.form(`/admin/bindings/${binding?.id}/delete`, {})).body).toContain("binding not found");
-    expect(await audit("create_binding")).toHaveLength(1);
-    expect(await audit("delete_binding")).toHaveLength(1);
+    expect(await audit("create_binding")).toHaveLength(2);
+    expect(await audit("delete_binding")).toHaveLength(2);
     for (const action of ["create_binding", "delete_binding"]) expect(JSON.parse((await audit(action))[0]?.detailJson ?? "{}"), action).toMatchObject({ username: "alice", frontend: "slack" });
   });
 
