@@ -237,6 +237,20 @@ describe("web admin detail pages", () => {
     expect((await b.get("/admin/agents/beating")).body).toContain(`<th>Last heartbeat</th><td>${iso}</td>`);
   });
 
+  it("lists a disconnected agent as offline with its last-seen time, on the list and its detail page", async () => {
+    const { agent } = await connectAgent(cleanups, gw.grpcAddr, "leaver");
+    agent.close();
+    await vi.waitFor(() => expect(gw.gateway.domain.agents.listDeparted().some((d) => d.info.agentId === "leaver")).toBe(true), { timeout: 5_000 });
+    const seen = isoTimestamp(gw.gateway.domain.agents.listDeparted().find((d) => d.info.agentId === "leaver")?.lastSeenAt as Date);
+    const list = await b.get("/admin/agents");
+    expect(list.body).toMatch(/<tr><td>leaver<\/td><td class="mono">leaver<\/td><td><span class="badge badge-offline">offline<\/span>/);
+    expect(list.body).toContain(`<time datetime="${seen}"`);
+    const detail = await b.get("/admin/agents/leaver");
+    expect(detail.body).toContain("badge-offline");
+    expect(detail.body).toContain(`<th>Last seen</th><td>${seen}</td>`);
+    expect(detail.body).toContain("<th>Working dir</th><td>/work/leaver</td>");
+  });
+
   it("hands thread messages to the shared markdown renderer as escaped text; tool rows stay JSON", async () => {
     const db = gw.gateway.store.db;
     await db.insertInto("threads").values({ id: "th-md", frontend_name: "webadmin", external_id: "x", agent_id: "a1", created_at: "2026-01-01T00:00:00.000Z", updated_at: "2026-01-01T00:00:00.000Z" }).execute();
