@@ -122,6 +122,7 @@ export class AgentManager {
       principal,
       log: this.#log,
       heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs,
+      onRefused: () => this.#options.streamObserver?.registrationRefused(),
       onEnded: () => {
         owned.delete(session);
         if (owned.size === 0 && this.#sessions.get(principal.id) === owned) this.#sessions.delete(principal.id);

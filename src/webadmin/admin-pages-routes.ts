@@ -25,7 +25,7 @@ import type { ApprovalService } from "../conversation/approval-service.js";
 import type { BindingService } from "../conversation/binding-service.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
 import { isoTimestamp } from "../lib/clock.js";
-import { isGatewayError } from "../lib/gateway-error.js";
+import { hasReason, isGatewayError } from "../lib/gateway-error.js";
 import type { ToolRegistry } from "../packs/tool-registry.js";
 import { createAdminReadRepository } from "../store/admin-read-repository.js";
 import { createAuditRepository, webAdminActor } from "../store/audit-repository.js";
@@ -574,7 +574,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
         deviceName = (await deps.links.approve(actor(request), id, who(request))).link.deviceName;
       } catch (err) {
         if (isGatewayError(err, "NOT_FOUND")) return fail(404, "Code not found");
-        if (isGatewayError(err, "FAILED_PRECONDITION")) return fail(err.message === "Code already processed" ? 400 : 500, err.message);
+        if (isGatewayError(err, "FAILED_PRECONDITION")) return fail(hasReason(err, "link_already_processed") ? 400 : 500, err.message);
         ctx.log.error("approving a device link failed", { cause: err });
         return fail(500, "Failed to approve");
       }
