@@ -118,6 +118,7 @@ export class ConversationService {
     const requestId = ids.uuid();
     const idem = input.idempotency;
     // Thread, user message and idempotency key commit together: one commit per send instead of two.
+    const began = performance.now();
     const { thread, userMessage } = await inTransaction(this.#deps.db, async (trx) => {
       const thread = await resolveThread(createThreadRepository(trx), ids, now, { ...input.thread, agentId: input.agentId });
       const event = await createLedgerRepository(trx, this.#deps.clock, ids).append({
@@ -144,6 +145,7 @@ export class ConversationService {
       }
       return { thread, userMessage: event };
     });
+    this.#deps.observer?.committed((performance.now() - began) / 1000);
     hub.publish({ kind: "ledger", conversationKey: input.agentId, requestId, event: userMessage });
 
     const turn: InFlight = { agentId: input.agentId, requestId, messageId: userMessage.eventId };

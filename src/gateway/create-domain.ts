@@ -133,7 +133,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const questions = createQuestionRouter({ db, hub, clock, ids, log });
   const ledger = createLedgerRepository(db, clock, ids);
   const usage = createUsageRepository(db);
-  const conversations = new ConversationService({ db, ledger, usage, agents, hub, clock, ids, log, approvals, observer: ops.turns });
+  const conversations = new ConversationService({ db, ledger: ops.meterLedger(ledger), usage, agents, hub, clock, ids, log, approvals, observer: ops.turns });
   registerBuiltinPacks(packs.registry, {
     db,
     clock,
