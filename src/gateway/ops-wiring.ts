@@ -188,12 +188,19 @@ export function createOps(deps: {
 
   const turns: TurnObserver = {
     committed: (seconds) => metrics.ledgerCommit(seconds),
-    accepted({ ingress, agentId, actorPrincipalId }) {
+    accepted({ requestId, ingress, agentId, actorPrincipalId }) {
       const meter = metrics.turnAccepted(ingress);
       const backend = agents?.get(agentId)?.backend ?? "";
+      // ops.md §6: a turn's lines carry its request id, agent and principal from acceptance to its terminal event.
+      const turnLog = log.child({ request_id: requestId, agent_id: agentId, principal_id: actorPrincipalId, ingress });
+      const startedAt = performance.now();
+      turnLog.debug("turn accepted");
       return {
         event(event) {
           meter.event(event.kind);
+          if (event.kind === "done" || event.kind === "error" || event.kind === "canceled") {
+            turnLog.info("turn ended", { outcome: event.kind, duration_ms: Math.round(performance.now() - startedAt) });
+          }
           // A tool_use reports a call already running at the agent: it cannot be stopped, only recorded (§3.3).
           if (event.kind === "tool_use" && guard.isEnabled) guardCall("tool_use", event.name, event.inputJson, agentId);
         },
