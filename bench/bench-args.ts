@@ -19,11 +19,14 @@ export interface BenchSettings {
   /** Figure 1: agents, concurrent clients, warm-up and measured seconds per side. */
   throughput: { agents: number; clients: number; warmupMs: number; durationMs: number };
   /** Figure 3: idle agents wanted, and how many per agent process. */
-  scale: { agents: number; perProcess: number; idleMs: number };
+  scale: { agents: number; perProcess: number; idleMs: number; settleMs: number };
   /** Figure 4: ledger events replayed. */
   replayEvents: number;
-  /** Figure 5: turns, and the rate as a fraction of figure 1's gateway turns/s (`--soak-rate N` fixes it). */
-  soak: { turns: number; fraction: number; rate: number | undefined };
+  /**
+   * Figure 5: turns (with --quick at most `maxSeconds` worth at the rate, at least 1,000; `--soak-turns` is exact),
+   * and the rate as a fraction of figure 1's gateway turns/s (`--soak-rate N` fixes it).
+   */
+  soak: { turns: number; fraction: number; rate: number | undefined; maxSeconds: number | undefined };
   quick: boolean;
   /** `--note TEXT`: a line about the run (e.g. "shared machine") printed under Machine in RESULTS.md. */
   note: string | undefined;
@@ -57,9 +60,9 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string, reso
     metricsOnly: false,
     only: undefined,
     throughput: { agents: 100, clients: 200, warmupMs: 3_000, durationMs: 20_000 },
-    scale: { agents: 20_000, perProcess: 5_000, idleMs: 5_000 },
+    scale: { agents: 20_000, perProcess: 5_000, idleMs: 5_000, settleMs: 10_000 },
     replayEvents: 100_000,
-    soak: { turns: 500_000, fraction: 0.7, rate: undefined },
+    soak: { turns: 500_000, fraction: 0.7, rate: undefined, maxSeconds: undefined },
     quick: false,
     note: undefined,
   };
@@ -68,8 +71,8 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string, reso
     if (arg === "--quick") {
       Object.assign(settings, { warmup: 20, rounds: 2, perRound: 20, chunks: 2_000, streamRuns: 1, replayEvents: 20_000 });
       settings.throughput = { ...settings.throughput, warmupMs: 1_000, durationMs: 4_000 };
-      settings.scale = { ...settings.scale, agents: 2_000, perProcess: 1_000, idleMs: 2_000 };
-      settings.soak = { ...settings.soak, turns: 10_000 };
+      settings.scale = { ...settings.scale, agents: 1_000, perProcess: 500, idleMs: 2_000, settleMs: 3_000 };
+      settings.soak = { ...settings.soak, turns: 10_000, maxSeconds: 10 };
       settings.quick = true;
     } else if (arg === "--note") settings.note = argv[++i] ?? ""; else if (arg === "--only") {
       const names = (argv[++i] ?? "").split(",").filter(Boolean);
@@ -82,7 +85,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string, reso
     } else if (arg === "--soak-turns") {
       const turns = Number(argv[++i]);
       if (!Number.isInteger(turns) || turns < 10) throw new Error("--soak-turns needs an integer of at least 10");
-      settings.soak = { ...settings.soak, turns };
+      settings.soak = { ...settings.soak, turns, maxSeconds: undefined };
     }
     else if (arg === "--write") settings.out = defaultOut;
     else if (arg === "--out") settings.out = resolvePath(argv[++i] ?? "");

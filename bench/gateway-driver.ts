@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { get } from "node:http";
 import { spawnNode, type ChildHandle } from "./child-process.js";
 
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -116,6 +117,24 @@ export async function startAgentFleet(grpcAddr: string, prefix: string, count: n
   return child;
 }
 
+/**
+ * GET over a fresh connection that is closed after the answer (`connection: close`, no agent), so probing the
+ * gateway never leaves a keep-alive socket open in it: the scale figure counts the gateway's file descriptors.
+ */
+export function httpGet(url: string, timeoutMs = 30_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { agent: false, headers: { connection: "close" } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (part: string) => (body += part));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
+    req.on("error", reject);
+  });
+}
+
 /** Polls `GET /health/ready` until it answers `ready (<n> agents)`; rejects after `timeoutMs`. */
 export async function waitForAgents(httpUrl: string, n: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -123,8 +142,7 @@ export async function waitForAgents(httpUrl: string, n: number, timeoutMs: numbe
   let last = "";
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(`${httpUrl}/health/ready`);
-      last = (await response.text()).trim();
+      last = (await httpGet(`${httpUrl}/health/ready`)).body.trim();
       if (last === want) return;
     } catch (err) {
       last = (err as Error).message;

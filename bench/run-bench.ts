@@ -19,7 +19,7 @@ import {
 } from "./measurements.js";
 import { latencyStats, renderMarkdown, renderSummary, verdictRows, type BenchResults } from "./report.js";
 import { benchExitCode, parseBenchArgs, runs, type BenchSettings } from "./bench-args.js";
-import { measureSoak, measureThroughput } from "./throughput.js";
+import { LOAD_CONFIG, measureSoak, measureThroughput } from "./throughput.js";
 import { measureScale } from "./scale.js";
 import { measureReplay } from "./replay.js";
 import { openPackToolCaller } from "./pack-tool-target.js";
@@ -29,7 +29,7 @@ import { floorWsStreamRun, gatewayWsStreamRun, openWsBenchClient } from "./ws-cl
 type Settings = BenchSettings;
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const OVERALL_BUDGET_MS = 30 * 60 * 1000;
+const OVERALL_BUDGET_MS = 45 * 60 * 1000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const STREAM_TIMEOUT_MS = 120_000;
 const LEAN_AGENT = "bench-lean";
@@ -57,7 +57,7 @@ async function measureTraffic(s: Settings): Promise<Required<Pick<BenchResults, 
   try {
     const floorProc = spawnNode("floor", ENTRY.floor, []);
     track(() => floorProc.stop());
-    const gateway = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs });
+    const gateway = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs, configLines: LOAD_CONFIG });
     track(() => gateway.stop());
     const [, floorHttp, floorGrpc] = await floorProc.waitForLine(/^floor listening http=(\S+) grpc=(\S+)$/, 20_000);
     const warmChunks = Math.max(1, Math.floor(s.chunks / 10));
@@ -131,9 +131,9 @@ async function measureMetricsOverhead(s: Settings): Promise<{ on: number[]; off:
   const cleanups: Array<() => Promise<void> | void> = [];
   const track = (fn: () => Promise<void> | void) => cleanups.unshift(fn);
   try {
-    const on = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs });
+    const on = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs, configLines: LOAD_CONFIG });
     track(() => on.stop());
-    const off = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs, configLines: ["metrics:", "  enabled: false"] });
+    const off = await startGatewayProcess({ nodeArgs: s.gatewayNodeArgs, configLines: [...LOAD_CONFIG, "metrics:", "  enabled: false"] });
     track(() => off.stop());
     const onAgent = await startLeanAgentProcess(on.grpcAddr, LEAN_AGENT);
     track(() => onAgent.stop());
@@ -153,6 +153,16 @@ async function measureMetricsOverhead(s: Settings): Promise<{ on: number[]; off:
     );
   } finally {
     await runCleanups(cleanups);
+  }
+}
+
+/** Runs `body` and prints how long it took, so slow phases of a run are visible. */
+async function timed<T>(label: string, body: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await body();
+  } finally {
+    console.log(`    ${label} took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 }
 
@@ -197,16 +207,16 @@ async function main(): Promise<void> {
     if (runs(s, "throughput")) {
       const t = s.throughput;
       console.log(`(1) persisted throughput: ${t.agents} agents, ${t.clients} clients, ${t.durationMs / 1000} s per side (relay floor, then gateway)`);
-      results.throughput = await measureThroughput({ ...t, gatewayNodeArgs: s.gatewayNodeArgs });
+      results.throughput = await timed("(1)", () => measureThroughput({ ...t, gatewayNodeArgs: s.gatewayNodeArgs }));
     }
-    if (runs(s, "latency") || runs(s, "stream")) Object.assign(results, await measureTraffic(s));
+    if (runs(s, "latency") || runs(s, "stream")) Object.assign(results, await timed("(2) and streaming", () => measureTraffic(s)));
     if (runs(s, "scale")) {
       console.log(`(3) scale: ${s.scale.agents} idle agents, ${s.scale.perProcess} per process`);
-      results.scale = await measureScale({ ...s.scale, gatewayNodeArgs: s.gatewayNodeArgs });
+      results.scale = await timed("(3)", () => measureScale({ ...s.scale, gatewayNodeArgs: s.gatewayNodeArgs }));
     }
     if (runs(s, "replay")) {
       console.log(`(4) StreamEvents replay of ${s.replayEvents} ledger events`);
-      results.replay = await measureReplay(s.replayEvents, s.gatewayNodeArgs);
+      results.replay = await timed("(4)", () => measureReplay(s.replayEvents, s.gatewayNodeArgs));
     }
     if (runs(s, "soak")) {
       const measured = results.throughput?.gateway.turnsPerSecond;
@@ -214,17 +224,18 @@ async function main(): Promise<void> {
       if (rate === undefined) throw new Error("the soak needs figure 1's maximum (run it too) or --soak-rate N");
       const rateSource =
         s.soak.rate !== undefined ? "fixed by --soak-rate" : `${Math.round(s.soak.fraction * 100)} % of the gateway's ${Math.round(measured!)} turns/s in (1)`;
-      console.log(`(5) soak: ${s.soak.turns} turns at ${rate.toFixed(0)}/s (${rateSource})`);
-      results.soak = await measureSoak({
+      const turns = s.soak.maxSeconds === undefined ? s.soak.turns : Math.min(s.soak.turns, Math.max(1_000, Math.round(rate * s.soak.maxSeconds)));
+      console.log(`(5) soak: ${turns} turns at ${rate.toFixed(0)}/s (${rateSource})`);
+      results.soak = await timed("(5)", () => measureSoak({
         agents: s.throughput.agents,
         clients: s.throughput.clients,
-        turns: s.soak.turns,
+        turns,
         rate,
         rateSource,
         gatewayNodeArgs: s.gatewayNodeArgs,
-      });
+      }));
     }
-    if (runs(s, "metrics")) results.metricsOverhead = await measureMetricsOverhead(s);
+    if (runs(s, "metrics")) results.metricsOverhead = await timed("metrics cost", () => measureMetricsOverhead(s));
     results.durationMs = Date.now() - started;
     results.backgroundCores = backgroundCores(load0, readLoad());
     console.log(`\n${renderSummary(results)}\n`);

@@ -1,12 +1,14 @@
 // ABOUTME: Issue 10 figure 3: thousands of idle grpc-js agents (several processes, one connection each) on one
 // ABOUTME: gateway: RSS per agent, idle CPU, GET /api/agents time, then all killed at once: RSS and fds after.
 import { countFds, openFilesLimit, readCpuMs, readRssKib, type ChildHandle } from "./child-process.js";
-import { startAgentFleet, startGatewayProcess, waitForAgents } from "./gateway-driver.js";
+import { httpGet, startAgentFleet, startGatewayProcess, waitForAgents } from "./gateway-driver.js";
 
 export interface ScaleSettings {
   agents: number;
   perProcess: number;
   idleMs: number;
+  /** How long RSS may settle after everyone disconnected. */
+  settleMs: number;
   gatewayNodeArgs: string[];
 }
 
@@ -67,7 +69,7 @@ export async function measureScale(s: ScaleSettings): Promise<ScaleResult> {
   const pid = gateway.child.pid;
   const fleets: ChildHandle[] = [];
   try {
-    await fetch(`${gateway.httpUrl}/health`);
+    await httpGet(`${gateway.httpUrl}/health`);
     const baselineKib = await settledRss(pid, 2_000);
     const fdsBefore = countFds(pid);
     const processes = Math.ceil(agents / s.perProcess);
@@ -91,10 +93,9 @@ export async function measureScale(s: ScaleSettings): Promise<ScaleResult> {
     let listBytes = 0;
     for (let i = 0; i < LIST_CALLS; i++) {
       const l0 = performance.now();
-      const response = await fetch(`${gateway.httpUrl}/api/agents`);
-      const body = await response.text();
+      const { status, body } = await httpGet(`${gateway.httpUrl}/api/agents`);
       listMs.push(performance.now() - l0);
-      if (response.status !== 200) throw new Error(`GET /api/agents: ${response.status} ${body.slice(0, 200)}`);
+      if (status !== 200) throw new Error(`GET /api/agents: ${status} ${body.slice(0, 200)}`);
       listBytes = body.length;
     }
 
@@ -102,7 +103,7 @@ export async function measureScale(s: ScaleSettings): Promise<ScaleResult> {
     await Promise.all(fleets.splice(0).map((fleet) => fleet.kill()));
     await waitForAgents(gateway.httpUrl, 0, 120_000);
     const disconnectMs = performance.now() - d0;
-    const afterDisconnectKib = await settledRss(pid, 5_000);
+    const afterDisconnectKib = await settledRss(pid, s.settleMs);
     const fdsAfter = countFds(pid);
     return {
       agents,

@@ -5,6 +5,7 @@ import { connect as tcpConnect } from "node:net";
 import path from "node:path";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import * as v1 from "../../src/gen/coven/gateway/v1/gateway_pb.js";
 import * as pb from "../../src/gen/coven_pb.js";
 import { resolveHomeDir } from "../../src/config/paths.js";
 import { grpcFailure } from "../fake-agent/grpc-status.js";
@@ -54,6 +55,8 @@ export function resolveConnection(env: NodeJS.ProcessEnv): Connection {
 export interface Clients {
   client: Client<typeof pb.ClientService>;
   admin: Client<typeof pb.AdminService>;
+  /** The gateway's own `coven.gateway.v1.GatewayService` (maintenance). */
+  gateway: Client<typeof v1.GatewayService>;
   close(): void;
 }
 
@@ -69,6 +72,7 @@ export function createClients(conn: Connection): Clients {
   return {
     client: createClient(pb.ClientService, transport),
     admin: createClient(pb.AdminService, transport),
+    gateway: createClient(v1.GatewayService, transport),
     close: () => session.abort(),
   };
 }

@@ -1,5 +1,5 @@
 // ABOUTME: Dispatches `coven-admin <command> [args]` (cli.md §3): usage, me, status, bindings, agents, token, invite,
-// ABOUTME: chat. Returns the exit code instead of exiting, so tests run it in-process as well as as a child process.
+// ABOUTME: chat, maintenance. Returns the exit code instead of exiting, so tests run it in-process as well as as a child process.
 import { paint } from "../coven-gateway/cli-io.js";
 import { AGENTS } from "./agents.js";
 import { BINDINGS } from "./bindings.js";
@@ -7,6 +7,7 @@ import { CHAT } from "./chat.js";
 import { findCommand, runCommand, type AdminIo, type Command } from "./command.js";
 import { ME, STATUS } from "./identity.js";
 import { INVITE } from "./invite.js";
+import { MAINTENANCE } from "./maintenance.js";
 import { BANNER } from "./output.js";
 import { TOKEN } from "./token.js";
 
@@ -26,6 +27,7 @@ Commands:
   token create            Generate a JWT token for a principal
   invite create           Generate an admin web UI invite link
   chat <agent-id> [msg]   Chat with an agent (REPL if no message)
+  maintenance on|off|status  Switch or show maintenance mode (on: --message TEXT)
 
 Options:
   --json                  me, status, bindings and agents print one JSON document instead
@@ -40,7 +42,7 @@ Environment:
 `;
 
 /** Every top-level command; groups carry their subcommands and each has its own `--help`. */
-export const COMMANDS: readonly Command[] = [ME, STATUS, BINDINGS, AGENTS, TOKEN, INVITE, CHAT];
+export const COMMANDS: readonly Command[] = [ME, STATUS, BINDINGS, AGENTS, TOKEN, INVITE, CHAT, MAINTENANCE];
 
 function printUsage(io: AdminIo): void {
   io.stdout.write(paint(io, io.stdout, ["cyan"], BANNER) + "\n" + USAGE);

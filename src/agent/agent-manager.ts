@@ -35,6 +35,20 @@ export interface AgentManagerOptions {
   directory?: AgentDirectory;
   /** Operations' counters of dropped events and backpressure pauses. */
   streamObserver?: AgentStreamObserver;
+  /** How many disconnected agents keep a last-known record (agent-stream.md §13); the oldest go first. */
+  maxDepartedAgents?: number;
+}
+
+/** Default of `maxDepartedAgents`. */
+export const DEFAULT_MAX_DEPARTED_AGENTS = 1_000;
+
+/** The last-known record of an agent whose stream closed (state `offline`, agent-stream.md §13). */
+export interface DepartedAgent {
+  info: AgentInfo;
+  /** When its stream closed. */
+  lastSeenAt: Date;
+  /** How the stream ended (the StreamEnd message, e.g. `heartbeat timeout`). */
+  endReason: string;
 }
 
 /** What an MCP token stands for while its agent stream is open. */
@@ -58,6 +72,10 @@ export class AgentManager {
   #directory: AgentDirectory;
   /** Live and registering connections by agent_id (registering ones count for duplicates, are not routable). */
   #byAgentId = new Map<string, AgentConnection>();
+  /** Last-known records of disconnected agents by agent_id, oldest first; dropped when the agent registers again. */
+  #departed = new Map<string, DepartedAgent>();
+  /** Connections that completed registration (only those leave a last-known record). */
+  #registered = new WeakSet<AgentConnection>();
   #mcpTokens = new Map<string, McpTokenGrant>();
   #tokenOf = new Map<AgentConnection, string>();
   #streamsPerPrincipal = new Map<string, number>();
@@ -104,6 +122,7 @@ export class AgentManager {
       principal,
       log: this.#log,
       heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs,
+      onRefused: () => this.#options.streamObserver?.registrationRefused(),
       onEnded: () => {
         owned.delete(session);
         if (owned.size === 0 && this.#sessions.get(principal.id) === owned) this.#sessions.delete(principal.id);
@@ -199,6 +218,8 @@ export class AgentManager {
     // A failed Welcome write closes the connection as `sending welcome: <detail>` inside the writer.
     welcome.catch(() => {});
     connection.markReady();
+    this.#registered.add(connection);
+    this.#departed.delete(frame.agentId);
     if (!principal.isAnonymous) {
       this.#counted.add(connection);
       const count = (this.#streamsPerPrincipal.get(principal.id) ?? 0) + 1;
@@ -255,6 +276,22 @@ export class AgentManager {
     const out: AgentInfo[] = [];
     for (const connection of this.#byAgentId.values()) if (connection.isRoutable) out.push(connection.snapshot());
     return out.sort((a, b) => (a.name === b.name ? cmp(a.agentId, b.agentId) : cmp(a.name, b.name)));
+  }
+
+  /** Disconnected agents still remembered (not connected again since), most recently departed first. */
+  listDeparted(): DepartedAgent[] {
+    return [...this.#departed.values()].reverse();
+  }
+
+  #remember(connection: AgentConnection, end: StreamEnd): void {
+    const limit = this.#options.maxDepartedAgents ?? DEFAULT_MAX_DEPARTED_AGENTS;
+    if (limit <= 0) return;
+    this.#departed.delete(connection.agentId);
+    this.#departed.set(connection.agentId, { info: { ...connection.snapshot(), state: "offline", pendingRequests: 0 }, lastSeenAt: this.#now(), endReason: end.message });
+    while (this.#departed.size > limit) {
+      const oldest = this.#departed.keys().next().value as string;
+      this.#departed.delete(oldest);
+    }
   }
 
   /** The routable connection with this agent_id, if any. */
@@ -397,7 +434,10 @@ export class AgentManager {
   }
 
   #closed(connection: AgentConnection, end: StreamEnd, principal: StreamPrincipal): void {
-    if (this.#byAgentId.get(connection.agentId) === connection) this.#byAgentId.delete(connection.agentId);
+    if (this.#byAgentId.get(connection.agentId) === connection) {
+      this.#byAgentId.delete(connection.agentId);
+      if (this.#registered.has(connection)) this.#remember(connection, end);
+    }
     const token = this.#tokenOf.get(connection);
     if (token) this.#mcpTokens.delete(token);
     this.#tokenOf.delete(connection);

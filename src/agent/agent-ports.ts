@@ -57,10 +57,12 @@ export const emptyDirectory: AgentDirectory = {
   grantLeader: async () => {},
 };
 
-/** What operations count on agent streams (ops.md §1.3): dropped events and backpressure pauses. O(1) each. */
+/** What operations count on agent streams (ops.md §1.3): dropped events, backpressure pauses, refusals. O(1) each. */
 export interface AgentStreamObserver {
   eventDiscarded(reason: "no_event" | "unknown_request"): void;
   backpressurePause(): void;
+  /** An authenticated stream ended before its Welcome was queued (bad first frame, duplicate id, shutdown). */
+  registrationRefused(): void;
 }
 
-export const noStreamObserver: AgentStreamObserver = { eventDiscarded: () => {}, backpressurePause: () => {} };
+export const noStreamObserver: AgentStreamObserver = { eventDiscarded: () => {}, backpressurePause: () => {}, registrationRefused: () => {} };

@@ -24,6 +24,8 @@ export interface AgentSessionOptions {
   heartbeatTimeoutMs: number;
   /** Called once when the session has ended, however it ended. */
   onEnded?: () => void;
+  /** Called once when the stream ended before its Welcome was queued (ops.md §1.3 `outcome="rejected"`). */
+  onRefused?: () => void;
 }
 
 /**
@@ -44,9 +46,11 @@ export class AgentSession {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #inputEnd: StreamEnd | undefined;
   #onEnded: (() => void) | undefined;
+  #onRefused: (() => void) | undefined;
 
   constructor(options: AgentSessionOptions) {
     this.#onEnded = options.onEnded;
+    this.#onRefused = options.onRefused;
     this.#host = options;
     this.#io = options.io;
     this.#principal = options.principal;
@@ -116,6 +120,7 @@ export class AgentSession {
   #end(end: StreamEnd): void {
     this.#phase = "ended";
     if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    if (this.#connection === undefined) this.#onRefused?.();
     try {
       if (this.#connection) this.#connection.close(end);
       else this.#io.end(end);
@@ -144,6 +149,7 @@ export class AgentSession {
     const result = await this.#host.register(frame, this.#io, this.#principal);
     if (result.kind === "refused") {
       this.#phase = "ended";
+      this.#onRefused?.();
       this.#onEnded?.();
       return;
     }

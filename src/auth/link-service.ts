@@ -35,6 +35,9 @@ export const LINK_TEXT = Object.freeze({
   approveFailed: "Failed to approve",
 });
 
+const alreadyProcessed = () =>
+  new GatewayError("FAILED_PRECONDITION", LINK_TEXT.alreadyProcessed, { reason: "link_already_processed" });
+
 /** What a status poll reports. `token` (with `principalId`) only within the pickup window after approval. */
 export type LinkStatus =
   | { status: "pending" }
@@ -186,7 +189,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       }
       if (link === undefined) throw new GatewayError("NOT_FOUND", LINK_TEXT.codeNotFound);
       if (link.status !== "pending" || now.getTime() >= Date.parse(link.expiresAt)) {
-        throw new GatewayError("FAILED_PRECONDITION", LINK_TEXT.alreadyProcessed);
+        throw alreadyProcessed();
       }
       if (jwt === undefined) throw new GatewayError("FAILED_PRECONDITION", LINK_TEXT.notConfigured);
       const pending = link;
@@ -217,7 +220,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
             token: minted.token,
             now: stamp,
           });
-          if (approved === undefined) throw new GatewayError("FAILED_PRECONDITION", LINK_TEXT.alreadyProcessed);
+          if (approved === undefined) throw alreadyProcessed();
           await audit.record({
             actor,
             action: "approve_link",

@@ -43,7 +43,7 @@ export interface BindingService {
    * INVALID_ARGUMENT (`frontend required`, the frontend pattern, `channel_id required`, `channel_id exceeds 500
    * characters`, `agent_id required`), NOT_FOUND `agent not found`, ALREADY_EXISTS `channel already bound`.
    */
-  create(input: { frontend: string; channelId: string; agentId: string; actor: string; who?: AuditWho }): Promise<Binding>;
+  create(input: { frontend: string; channelId: string; agentId: string; actor: string; workingDir?: string; who?: AuditWho }): Promise<Binding>;
   /**
    * Points a binding at another agent principal, audited `update_binding` with the previous agent. Throws
    * INVALID_ARGUMENT `id required` / `agent_id required`, NOT_FOUND `agent not found` / `binding not found`.
@@ -104,7 +104,7 @@ export function createBindingService(deps: BindingServiceDeps): BindingService {
       return { binding, agent, isChanged: true, reboundFrom };
     },
 
-    async create({ frontend, channelId, agentId, actor, who }) {
+    async create({ frontend, channelId, agentId, actor, workingDir = "", who }) {
       if (frontend === "") throw new GatewayError("INVALID_ARGUMENT", "frontend required");
       if (!FRONTEND_PATTERN.test(frontend)) {
         throw new GatewayError("INVALID_ARGUMENT", "frontend must be lowercase alphanumeric with underscores, 1-50 chars");
@@ -122,7 +122,7 @@ export function createBindingService(deps: BindingServiceDeps): BindingService {
           frontend,
           channelId,
           agentId,
-          workingDir: "",
+          workingDir,
           createdBy: actor,
           now: stamp,
         });

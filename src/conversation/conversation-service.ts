@@ -123,6 +123,7 @@ export class ConversationService {
     const idem = input.idempotency;
     // Thread, user message and idempotency key commit together, as one unit of the store's group commit: prepared
     // statements, one transaction shared with the other turns' writes of this event-loop turn.
+    const began = performance.now();
     const { thread, userMessage } = await this.#deps.writes.run((ctx) => {
       const thread = resolveThread(threadWrites(ctx), ids, now, { ...input.thread, agentId: input.agentId });
       const event = appendLedgerEvent(
@@ -154,6 +155,7 @@ export class ConversationService {
       }
       return { thread, userMessage: event };
     });
+    this.#deps.observer?.committed((performance.now() - began) / 1000);
     hub.publish({ kind: "ledger", conversationKey: input.agentId, requestId, event: userMessage });
 
     const turn: InFlight = { agentId: input.agentId, requestId, messageId: userMessage.eventId };

@@ -41,6 +41,16 @@ interface Subscriber {
   end: SubscriptionEnd | undefined;
   resolveEnded: (end: SubscriptionEnd) => void;
   lastLedgerEventId: string | undefined;
+  kind: HubSubscriberKind | undefined;
+}
+
+/** Which edge a subscription serves (ops.md §1.3 `coven_subscribers{kind}`). */
+export type HubSubscriberKind = "stream_events" | "webchat";
+
+/** Told of every subscription of a known kind that starts and ends (`overflow`: ended for a full queue). O(1). */
+export interface HubSubscriberObserver {
+  changed(kind: HubSubscriberKind, delta: 1 | -1): void;
+  overflowed(kind: HubSubscriberKind): void;
 }
 
 /** Per-conversation publish/subscribe with bounded queues. Publishing never blocks and never drops silently. */
@@ -52,6 +62,7 @@ export class EventHub {
   #listeners = new Set<{ conversationKey: string | undefined; listener: (event: HubEvent) => void }>();
   readonly counters = { published: 0, subscriberOverflows: 0 };
   #tap: ((event: HubEventInput) => void) | undefined;
+  #subscriberObserver: HubSubscriberObserver | undefined;
 
   /** `log` receives the warning for every subscriber removed on overflow (services.md §4). */
   constructor(options: { log?: Logger } = {}) {
@@ -64,6 +75,11 @@ export class EventHub {
    */
   tap(listener: (event: HubEventInput) => void): void {
     this.#tap = listener;
+  }
+
+  /** Sets the one observer of subscriptions that name their `kind` (operations' gauges). */
+  observeSubscribers(observer: HubSubscriberObserver): void {
+    this.#subscriberObserver = observer;
   }
 
   /** Publishes to every subscriber of the event's conversation; returns the assigned hubSeq. */
@@ -115,7 +131,7 @@ export class EventHub {
    * Subscribes to a conversation. Events published after this call are queued (up to `maxQueue`); subscribe
    * before reading history so nothing falls between replay and live.
    */
-  subscribe(conversationKey: string, options: { maxQueue: number }): HubSubscription {
+  subscribe(conversationKey: string, options: { maxQueue: number; kind?: HubSubscriberKind }): HubSubscription {
     let resolveEnded!: (end: SubscriptionEnd) => void;
     const ended = new Promise<SubscriptionEnd>((resolve) => {
       resolveEnded = resolve;
@@ -129,7 +145,9 @@ export class EventHub {
       end: undefined,
       resolveEnded,
       lastLedgerEventId: undefined,
+      kind: options.kind,
     };
+    if (sub.kind !== undefined) this.#subscriberObserver?.changed(sub.kind, 1);
     let set = this.#subscribers.get(conversationKey);
     if (!set) {
       set = new Set();
@@ -194,6 +212,10 @@ export class EventHub {
   #end(conversationKey: string, sub: Subscriber, end: SubscriptionEnd): void {
     if (sub.end) return;
     sub.end = end;
+    if (sub.kind !== undefined) {
+      this.#subscriberObserver?.changed(sub.kind, -1);
+      if (end.reason === "slow_consumer") this.#subscriberObserver?.overflowed(sub.kind);
+    }
     const set = this.#subscribers.get(conversationKey);
     set?.delete(sub);
     if (set && set.size === 0) this.#subscribers.delete(conversationKey);

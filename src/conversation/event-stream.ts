@@ -97,7 +97,7 @@ const SLOW_CONSUMER_MESSAGE = "subscriber too slow; resume with since_event_id";
 export function openEventStream(deps: EventStreamDeps, input: OpenEventStreamInput): EventStream {
   const key = input.conversationKey;
   if (key === "") throw new GatewayError("INVALID_ARGUMENT", "conversation_key required");
-  const sub = deps.hub.subscribe(key, { maxQueue: deps.maxQueue ?? SUBSCRIBER_QUEUE });
+  const sub = deps.hub.subscribe(key, { maxQueue: deps.maxQueue ?? SUBSCRIBER_QUEUE, kind: "stream_events" });
   const turns = deps.inFlight.snapshotInFlight(key);
 
   let subEnd: SubscriptionEnd | undefined;

@@ -27,4 +27,6 @@ export interface TurnWatch {
 export interface TurnObserver {
   /** A turn was accepted: its dispatch to the agent succeeded. */
   accepted(turn: { ingress: TurnIngress; agentId: string; actorPrincipalId: string | null }): TurnWatch;
+  /** A send's write transaction (thread, user message, idempotency key) committed after `seconds`. */
+  committed(seconds: number): void;
 }

@@ -58,7 +58,7 @@ export function buildGatewayGrpc(options: {
       createCovenControlService({ agents, auth, log, maxMessageBytes }),
       createAdminService({ auth, log, identity: identity.service, handlers: [adminBindingHandlers({ bindings: domain.bindings, log })] }),
       createClientService({ auth, log, identity: identity.service, handlers: [conversationRpc.handlers] }),
-      createGatewayV1Service({ agents, conversations, auth, log }),
+      createGatewayV1Service({ agents, conversations, auth, log, maintenance: domain.ops.maintenance }),
       domain.packs.service(auth),
     ],
   });

@@ -1,6 +1,7 @@
 // ABOUTME: Wires operations (ops.md) into the gateway: metrics, rate limits, guard, costs, budgets and maintenance,
 // ABOUTME: plus the adapters that let the domain and the edges report to them without importing src/ops themselves.
 import { statSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 import { sql } from "kysely";
 import type { AgentManager } from "../agent/agent-manager.js";
 import type { AgentStreamObserver } from "../agent/agent-ports.js";
@@ -29,6 +30,8 @@ import { isMemoryDatabase } from "../store/database.js";
 import type { Database } from "../store/schema.js";
 import { createUsageRepository } from "../store/usage-repository.js";
 import type { Kysely } from "kysely";
+import type { LedgerRepository } from "../store/ledger-repository.js";
+import type { WebAuthFailure } from "../webadmin/web-context.js";
 
 export interface GatewayOps {
   metrics: GatewayMetrics;
@@ -47,6 +50,10 @@ export interface GatewayOps {
   meterHttpAuth(auth: HttpAuthenticator, lockout: Lockout | undefined): HttpAuthenticator;
   meterRpcAuth(auth: RpcAuthenticator, lockout: Lockout | undefined): RpcAuthenticator;
   mcp(): McpOps;
+  /** The ledger the turn pipeline appends through, timing each append (`coven_ledger_commit_seconds`). */
+  meterLedger(ledger: LedgerRepository): LedgerRepository;
+  /** Counts a refused web admin sign-in. */
+  webAuthFailed(reason: WebAuthFailure): void;
   /**
    * The guard over an agent's ExecutePackTool (source `pack_tool`): resolves to a refusal text, or undefined to
    * run it. A `require_approval` verdict holds the call on a gateway-owned approval (ops.md §3.4) first.
@@ -180,6 +187,7 @@ export function createOps(deps: {
   };
 
   const turns: TurnObserver = {
+    committed: (seconds) => metrics.ledgerCommit(seconds),
     accepted({ ingress, agentId, actorPrincipalId }) {
       const meter = metrics.turnAccepted(ingress);
       const backend = agents?.get(agentId)?.backend ?? "";
@@ -216,7 +224,27 @@ export function createOps(deps: {
     http,
     send: { limits, maintenance, budgets },
     turns,
-    streams: { eventDiscarded: (reason) => metrics.eventDiscarded(reason), backpressurePause: () => metrics.backpressurePause() },
+    streams: {
+      eventDiscarded: (reason) => metrics.eventDiscarded(reason),
+      backpressurePause: () => metrics.backpressurePause(),
+      registrationRefused: () => metrics.agentStream("rejected"),
+    },
+    meterLedger(ledger) {
+      if (!metrics.isEnabled) return ledger;
+      return {
+        ...ledger,
+        append(input, options) {
+          const began = performance.now();
+          const appended = ledger.append(input, options);
+          appended.then(
+            () => metrics.ledgerCommit((performance.now() - began) / 1000),
+            () => {},
+          );
+          return appended;
+        },
+      };
+    },
+    webAuthFailed: (reason) => metrics.authFailure("webadmin", reason),
     meterHttpAuth(auth, lockout) {
       return {
         async authenticate(request) {
@@ -265,6 +293,14 @@ export function createOps(deps: {
         requestAnswered: (method, code) => metrics.wsRequest(method, code),
         established: (delta) => metrics.wsConnections(delta),
         closed: (code) => metrics.wsClose(code),
+        subscribers: (delta) => metrics.subscribers("ws", delta),
+        overflowed: () => metrics.subscriberOverflow("ws"),
+        writeWait: () => metrics.writeWait("ws"),
+        writeStall: () => metrics.writeStall("ws"),
+        authFailed(cause) {
+          const reason = authFailureReason(cause);
+          if (reason !== undefined) metrics.authFailure("ws", reason);
+        },
         maintenance,
         budgets,
       };
@@ -300,6 +336,10 @@ export function createOps(deps: {
           move(before, info.state);
         }
         metrics.agentsConnected(counts);
+      });
+      hub.observeSubscribers({
+        changed: (kind, delta) => metrics.subscribers(kind, delta),
+        overflowed: (kind) => metrics.subscriberOverflow(kind),
       });
       hub.tap((event) => {
         switch (event.kind) {

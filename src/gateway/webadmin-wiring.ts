@@ -50,6 +50,7 @@ export async function mountWebAdmin(deps: {
     maxBodyBytes: config.limits.maxBodyBytes,
     lifecycle: { isShuttingDown: deps.isShuttingDown },
     sendAdmission: domain.ops.send,
+    authFailed: (reason) => domain.ops.webAuthFailed(reason),
   });
   await deps.app.register(webAdmin.plugin);
   webAdmin.start();

@@ -89,7 +89,7 @@ export interface HttpDeps {
    * Operations (ops.md): the metrics route, `http_per_address` and `http_per_principal`, maintenance and budget
    * checks of the send routes, `/api/admin/maintenance`, `/api/budgets`, `/api/guard/test`.
    */
-  ops?: HttpOps;
+  ops: HttpOps;
 }
 
 /**
@@ -136,9 +136,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   app.addHook("onRequest", async (_request, reply) => {
     reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
   });
-  if (deps.ops !== undefined) {
-    addAddressLimitHook(app, { limits: deps.ops.limits, isShuttingDown: () => deps.lifecycle.isShuttingDown(), lockout: deps.lockout });
-  }
+  addAddressLimitHook(app, { limits: deps.ops.limits, isShuttingDown: () => deps.lifecycle.isShuttingDown(), lockout: deps.lockout });
   app.setErrorHandler(createErrorHandler(deps.log));
   app.setNotFoundHandler(async (_request, reply) => sendText(reply, 404, NOT_FOUND_TEXT));
   app.addHook("preClose", async () => {
@@ -162,8 +160,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   void app.register(async (routes) => {
     routes.addHook("onRequest", ignoreContentType);
-    if (deps.ops !== undefined) await routes.register(metricsRoute(deps.ops));
-    await routes.register(healthRoutes({ ...deps, maintenance: deps.ops?.maintenance }));
+    await routes.register(metricsRoute(deps.ops));
+    await routes.register(healthRoutes({ ...deps, maintenance: deps.ops.maintenance }));
     await routes.register(async (api) => {
       api.addHook("onRequest", async (_request, reply) => {
         if (deps.lifecycle.isShuttingDown()) return sendError(reply, 503, "gateway shutting down");
@@ -174,7 +172,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       await api.register(pairRoutes({ pairing: deps.pairing }));
       await api.register(async (jwt) => {
         addAuthHook(jwt, deps.auth);
-        if (deps.ops !== undefined) addPrincipalLimitHook(jwt, deps.ops.limits);
+        addPrincipalLimitHook(jwt, deps.ops.limits);
         await jwt.register(
           agentRoutes({
             agents: deps.agents,
@@ -183,10 +181,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
           }),
         );
         await jwt.register(sendRoutes(sendDeps));
-        await jwt.register(statsRoutes({ usage: deps.usage, currency: deps.ops?.currency }));
-        if (deps.ops !== undefined) await jwt.register(opsApiRoutes(deps.ops));
+        await jwt.register(statsRoutes({ usage: deps.usage, currency: deps.ops.currency }));
+        await jwt.register(opsApiRoutes(deps.ops));
         await jwt.register(cancelRoutes({ conversations: deps.conversations }));
-        await jwt.register(threadRoutes({ threads: deps.threads, ledger: deps.ledger, usage: deps.usage, currency: deps.ops?.currency }));
+        await jwt.register(threadRoutes({ threads: deps.threads, ledger: deps.ledger, usage: deps.usage, currency: deps.ops.currency }));
         await jwt.register(bindingRoutes({ agents: deps.agents, bindings: deps.bindingService }));
         await jwt.register(approvalRoutes({ approvals: deps.approvals }));
         await jwt.register(questionRoutes({ questions: deps.questions }));

@@ -24,9 +24,10 @@ import { readJsonObject, stringField } from "./request-body.js";
 import { isValidIdSegment } from "./route-input.js";
 import { resolveSendTarget, type BindingLookup } from "../conversation/send-target.js";
 import type { PrincipalStreams } from "./principal-streams.js";
-import type { SseRegistry } from "./sse-channel.js";
+import type { SseMeter, SseRegistry } from "./sse-channel.js";
 import { SseTurnWriter } from "./sse-writer.js";
 import type { Budgets } from "../ops/budgets.js";
+import type { GatewayMetrics } from "../ops/gateway-metrics.js";
 
 export interface SendRouteDeps {
   agents: AgentManager;
@@ -43,7 +44,19 @@ export interface SendRouteDeps {
   /** Send streams by caller principal, so revoking or deleting the caller ends its streams (http-api.md §10.4). */
   principalStreams?: PrincipalStreams | undefined;
   /** Maintenance and budget checks of ops.md §4.5 (maintenance after idempotency, budget after the target). */
-  ops?: { maintenance: { check(): void }; budgets: Pick<Budgets, "check"> } | undefined;
+  ops?: { maintenance: { check(): void }; budgets: Pick<Budgets, "check">; metrics?: SendStreamMetrics } | undefined;
+}
+
+/** What the send streams count (ops.md §1.3 `kind="sse"`). */
+type SendStreamMetrics = Pick<GatewayMetrics, "subscribers" | "writeWait" | "writeStall">;
+
+function sseMeter(metrics: SendStreamMetrics | undefined): SseMeter | undefined {
+  if (metrics === undefined) return undefined;
+  return {
+    subscribers: (delta) => metrics.subscribers("sse", delta),
+    writeWait: () => metrics.writeWait("sse"),
+    writeStall: () => metrics.writeStall("sse"),
+  };
 }
 
 /** The sender recorded for leader sends. */
@@ -144,6 +157,7 @@ async function streamTurn(reply: FastifyReply, deps: SendRouteDeps, input: Omit<
     heartbeatIntervalMs: deps.limits.sseHeartbeatIntervalMs,
     writeStallTimeoutMs: deps.limits.sseWriteStallTimeoutMs,
     registry: deps.registry,
+    meter: sseMeter(deps.ops?.metrics),
     onClientGone: (requestId, reason) => deps.conversations.clientGone(requestId, reason),
     questions: deps.questions === undefined ? undefined : { router: deps.questions, agentId: input.agentId },
     owner:

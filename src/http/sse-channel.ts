@@ -23,6 +23,18 @@ export interface SseChannelOptions {
   shutdownFrame?: string;
   /** Called once when the client disconnected or a write stalled before the stream was ended. */
   onGone?: () => void;
+  /** Operations' counters of this stream (send streams: ops.md §1.3 `kind="sse"`). */
+  meter?: SseMeter | undefined;
+}
+
+/** What operations count on an SSE stream; each hook is O(1). */
+export interface SseMeter {
+  /** The stream opened (1) or ended/went away (-1). */
+  subscribers(delta: 1 | -1): void;
+  /** A write waited for the socket to drain. */
+  writeWait(): void;
+  /** A write did not drain within the stall timeout: the client is treated as gone. */
+  writeStall(): void;
 }
 
 type ChannelState = "new" | "open" | "ended" | "gone";
@@ -76,6 +88,7 @@ export class SseChannel {
     this.#heartbeat = setInterval(this.#beat, this.#options.heartbeatIntervalMs);
     this.#heartbeat.unref();
     this.#options.registry?.add(this);
+    this.#options.meter?.subscribers(1);
     return true;
   }
 
@@ -114,6 +127,7 @@ export class SseChannel {
     }
     this.#corkUntilNextTurn(response);
     if (response.write(chunk)) return Promise.resolve(true);
+    this.#options.meter?.writeWait();
     return new Promise((resolve) => {
       const settle = (accepted: boolean) => {
         clearTimeout(timer);
@@ -125,6 +139,7 @@ export class SseChannel {
       const cancel = () => settle(false);
       const timer = setTimeout(() => {
         settle(false);
+        if (this.#state === "open") this.#options.meter?.writeStall();
         this.#markGone(true);
       }, this.#options.writeStallTimeoutMs);
       response.on("drain", onDrain);
@@ -173,6 +188,8 @@ export class SseChannel {
   }
 
   #leave(state: "ended" | "gone"): void {
+    // Only an opened stream counted as a subscriber (`open` on a dead response goes straight to gone).
+    if (this.#state === "open" && this.#heartbeat !== undefined) this.#options.meter?.subscribers(-1);
     this.#state = state;
     this.#uncork();
     if (this.#heartbeat) clearInterval(this.#heartbeat);

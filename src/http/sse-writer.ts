@@ -6,7 +6,7 @@ import type { TurnSink } from "../conversation/conversation-service.js";
 import type { UserQuestion } from "../store/question-repository.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
 import { PRINCIPAL_REVOKED_REASON, type PrincipalBoundStream, type PrincipalStreams } from "./principal-streams.js";
-import { SseChannel, type SseRegistry } from "./sse-channel.js";
+import { SseChannel, type SseMeter, type SseRegistry } from "./sse-channel.js";
 import { userQuestionData } from "../conversation/agent-event-data.js";
 import { agentEventFrame, sseFrame, startedFrame } from "./sse-events.js";
 
@@ -14,6 +14,7 @@ export interface SseTurnWriterOptions {
   heartbeatIntervalMs: number;
   writeStallTimeoutMs: number;
   registry?: SseRegistry;
+  meter?: SseMeter | undefined;
   /**
    * Told once when the client went away (disconnect or stalled write) before the terminal event was written, or
    * with reason `principal_revoked` when the stream was ended because its owner was revoked or deleted.
@@ -90,6 +91,7 @@ export class SseTurnWriter implements TurnSink, PrincipalBoundStream {
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
       writeStallTimeoutMs: this.#options.writeStallTimeoutMs,
       registry: this.#options.registry,
+      meter: this.#options.meter,
       shutdownFrame: sseFrame("error", { error: TERMINAL_TEXT.shuttingDown }),
       onGone: () => {
         this.#stopQuestions();

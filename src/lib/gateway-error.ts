@@ -34,7 +34,9 @@ export type ErrorReason =
   | "approval_send_failed"
   | "events_fetch_failed"
   /** A device-link INTERNAL failure whose text (LINK_TEXT) the spec lists. */
-  | "link_failed";
+  | "link_failed"
+  /** A device link that is no longer pending (approved, denied or expired): 400 on the web admin, not 500. */
+  | "link_already_processed";
 
 export interface GatewayErrorOptions {
   cause?: unknown;

@@ -1,5 +1,5 @@
 // ABOUTME: coven.gateway.v1.GatewayService on the gRPC server: our own additions to the wire contract (wire.md §1):
-// ABOUTME: Inject (agent-stream.md §10), CancelRequest (http-api.md §8 semantics) and ListAgentStates (§13).
+// ABOUTME: Inject (agent-stream.md §10), CancelRequest (http-api.md §8), ListAgentStates (§13), Get/SetMaintenance (ops.md §5).
 import { create, type DescService } from "@bufbuild/protobuf";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { AgentManager } from "../agent/agent-manager.js";
@@ -9,6 +9,7 @@ import * as v1 from "../gen/coven/gateway/v1/gateway_pb.js";
 import * as pb from "../gen/coven_pb.js";
 import { GatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
+import type { Maintenance, MaintenanceState } from "../ops/maintenance.js";
 import type { RpcAuthenticator } from "./rpc-auth.js";
 import { adminGated, authenticatedUnary, methodPath } from "./rpc-handlers.js";
 
@@ -18,6 +19,16 @@ export interface GatewayV1ServiceDeps {
   /** The gateway's RPC authenticator; Inject and CancelRequest additionally require `admin` or `owner`. */
   auth: RpcAuthenticator;
   log: Logger;
+  /** The maintenance switch (ops.md §5): GetMaintenance reads it, SetMaintenance (admin/owner) sets it. */
+  maintenance: Pick<Maintenance, "state" | "set">;
+}
+
+function encodeMaintenance(state: MaintenanceState): v1.MaintenanceState {
+  return create(v1.MaintenanceStateSchema, {
+    enabled: state.enabled,
+    message: state.message,
+    ...(state.since === null ? {} : { since: state.since }),
+  });
 }
 
 /** The reason sent with a cancel that names none (as the HTTP cancel API). */
@@ -36,6 +47,7 @@ const PRIORITIES: ReadonlyMap<pb.InjectionPriority, InjectionPriority> = new Map
  * priority <n>`, NOT_FOUND `agent not found`, FAILED_PRECONDITION `agent does not support injection`; the outcomes
  * `accepted`, `rejected` (with reason), `timeout`, `agent_disconnected` are answers, not errors. CancelRequest —
  * PERMISSION_DENIED `admin role required`, INVALID_ARGUMENT `id is required`, NOT_FOUND `request not found`.
+ * SetMaintenance — PERMISSION_DENIED `admin role required`, INVALID_ARGUMENT `message exceeds 200 characters`.
  */
 export function createGatewayV1Service(deps: GatewayV1ServiceDeps): {
   service: DescService;
@@ -72,6 +84,12 @@ export function createGatewayV1Service(deps: GatewayV1ServiceDeps): {
           pendingRequests: agent.pendingRequests,
         })),
       }),
+    ),
+    GetMaintenance: authenticatedUnary<v1.GetMaintenanceRequest, v1.MaintenanceState>(member, path("GetMaintenance"), async () =>
+      encodeMaintenance(deps.maintenance.state()),
+    ),
+    SetMaintenance: authenticatedUnary<v1.SetMaintenanceRequest, v1.MaintenanceState>(admin, path("SetMaintenance"), async (request, caller) =>
+      encodeMaintenance(await deps.maintenance.set({ enabled: request.enabled, message: request.message, actor: caller.id })),
     ),
   };
   return { service: v1.GatewayService, implementation: implementation as UntypedServiceImplementation };

@@ -25,7 +25,7 @@ import type { ApprovalService } from "../conversation/approval-service.js";
 import type { BindingService } from "../conversation/binding-service.js";
 import type { QuestionRouter } from "../conversation/question-router.js";
 import { isoTimestamp } from "../lib/clock.js";
-import { isGatewayError } from "../lib/gateway-error.js";
+import { hasReason, isGatewayError } from "../lib/gateway-error.js";
 import type { ToolRegistry } from "../packs/tool-registry.js";
 import { createAdminReadRepository } from "../store/admin-read-repository.js";
 import { createAuditRepository, webAdminActor } from "../store/audit-repository.js";
@@ -44,7 +44,7 @@ import { sendJson, sendJsonError, sendText } from "./web-reply.js";
 
 export interface AdminPageDeps {
   ctx: WebContext;
-  agents: Pick<AgentManager, "list" | "get">;
+  agents: Pick<AgentManager, "list" | "get" | "listDeparted">;
   identity: IdentityService;
   bindings: BindingService;
   approvals: Pick<ApprovalService, "answer" | "listPending">;
@@ -245,7 +245,21 @@ export function adminPageRoutes(deps: AdminPageDeps) {
           since: isoTimestamp(a.connectedAt),
         };
       });
-      return page(request, reply, "/admin/agents", (chrome) => agentsPage(chrome, rows));
+      // Disconnected agents still remembered (§5.2, decisions #2): state offline with their last-seen time.
+      const offline = deps.agents.listDeparted().map(({ info: a, lastSeenAt }) => {
+        const p = principals.get(a.principalId);
+        return {
+          id: a.agentId,
+          name: a.name,
+          state: "offline",
+          principal: p ? { displayName: p.displayName, status: p.status } : undefined,
+          backend: a.backend,
+          workingDir: a.workingDir,
+          instanceId: a.instanceId,
+          since: isoTimestamp(lastSeenAt),
+        };
+      });
+      return page(request, reply, "/admin/agents", (chrome) => agentsPage(chrome, [...rows, ...offline]));
     });
     const agentAction = (kind: "approve" | "revoke") =>
       async function agentPrincipalAction(request: FastifyRequest, reply: FastifyReply) {
@@ -268,19 +282,21 @@ export function adminPageRoutes(deps: AdminPageDeps) {
     // §5.3 agent detail: an unknown id renders as offline with name = id
     app.get("/admin/agents/:id", get, async (request, reply) => {
       const { id } = request.params as { id: string };
-      const info = deps.agents.get(id);
+      const live = deps.agents.get(id);
+      const departed = live === undefined ? deps.agents.listDeparted().find((d) => d.info.agentId === id) : undefined;
+      const info = live ?? departed?.info;
       const principalId = info?.principalId ?? id;
       const principal = (await deps.identity.listPrincipals({})).find((p) => p.id === principalId);
       const usage = (await createUsageReportRepository(ctx.db).byAgent({})).find((u) => u.agentId === id);
       const events = await createLedgerRepository(ctx.db, ctx.clock, ctx.ids).newestInConversation(id, 20);
       const threads = await read.latestThreads(100, id);
-      const tools = info ? deps.registry.toolsFor(info.capabilities) : [];
+      const tools = live ? deps.registry.toolsFor(live.capabilities) : [];
       const list = (items: readonly string[]) => (items.length === 0 ? "—" : items.join(", "));
       return page(request, reply, "/admin/agents", (chrome) =>
         agentDetailPage(chrome, {
           id,
           name: info?.name ?? id,
-          state: info === undefined ? "offline" : info.state === "busy" ? "busy" : "idle",
+          state: live === undefined ? "offline" : live.state === "busy" ? "busy" : "idle",
           fields: info
             ? [
                 ["Agent ID", id],
@@ -292,6 +308,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
                 ["Protocol features", list(info.protocolFeatures)],
                 ["Connected since", isoTimestamp(info.connectedAt)],
                 ["Last heartbeat", info.lastHeartbeatAt ? isoTimestamp(info.lastHeartbeatAt) : "—"],
+                ...(departed ? ([["Last seen", isoTimestamp(departed.lastSeenAt)], ["Disconnect reason", departed.endReason]] as const) : []),
               ]
             : [["Agent ID", id]],
           tools: tools.map((t) => ({ name: t.name, description: t.description })),
@@ -374,7 +391,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
     app.post("/admin/bindings", post, async (request, reply) => {
       const form = fieldsObject(readFormFields(request), ["frontend", "channel_id", "agent_id", "working_dir"]);
       try {
-        await deps.bindings.create({ frontend: form.frontend ?? "", channelId: form.channel_id ?? "", agentId: form.agent_id ?? "", actor: actor(request), who: who(request) });
+        await deps.bindings.create({ frontend: form.frontend ?? "", channelId: form.channel_id ?? "", agentId: form.agent_id ?? "", workingDir: (form.working_dir ?? "").trim(), actor: actor(request), who: who(request) });
       } catch (err) {
         return renderBindings(request, reply, statusOf(err), statusOf(err) === 500 ? "failed to create binding" : (err as Error).message, form);
       }
@@ -557,7 +574,7 @@ export function adminPageRoutes(deps: AdminPageDeps) {
         deviceName = (await deps.links.approve(actor(request), id, who(request))).link.deviceName;
       } catch (err) {
         if (isGatewayError(err, "NOT_FOUND")) return fail(404, "Code not found");
-        if (isGatewayError(err, "FAILED_PRECONDITION")) return fail(err.message === "Code already processed" ? 400 : 500, err.message);
+        if (isGatewayError(err, "FAILED_PRECONDITION")) return fail(hasReason(err, "link_already_processed") ? 400 : 500, err.message);
         ctx.log.error("approving a device link failed", { cause: err });
         return fail(500, "Failed to approve");
       }

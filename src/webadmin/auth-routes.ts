@@ -82,10 +82,14 @@ export function authRoutes(deps: AuthRouteDeps) {
         user = await users.findByUsername(username);
         if (user === undefined) {
           await burnPasswordCheck(password);
+          ctx.authFailed("invalid");
           return fail(AUTH_TEXT.badLogin, username);
         }
         if (user.passwordHash === undefined) return fail(AUTH_TEXT.passkeyOnly, username);
-        if (!(await verifyPassword(password, user.passwordHash))) return fail(AUTH_TEXT.badLogin, username);
+        if (!(await verifyPassword(password, user.passwordHash))) {
+          ctx.authFailed("invalid");
+          return fail(AUTH_TEXT.badLogin, username);
+        }
         await startSession(request, reply, user);
       } catch (cause) {
         ctx.log.error("web admin login failed", { cause });

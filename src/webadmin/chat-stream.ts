@@ -48,7 +48,7 @@ export const OVERFLOW_PAYLOAD = { content: "stream overflow", reason: "slow_cons
 
 /** Streams until the browser leaves, the subscription overflows or `signal` aborts (shutdown). */
 export async function runChatStream(deps: ChatStreamDeps, agentId: string, sink: ChatSink, signal: AbortSignal): Promise<void> {
-  const sub = deps.hub.subscribe(agentId, { maxQueue: deps.maxQueue });
+  const sub = deps.hub.subscribe(agentId, { maxQueue: deps.maxQueue, kind: "webchat" });
   const turns = deps.conversations.snapshotInFlight(agentId);
   const stop = () => sub.close();
   signal.addEventListener("abort", stop);

@@ -152,13 +152,20 @@ export function passkeyRoutes(deps: PasskeyRouteDeps) {
   const loginFinish = withRp(async (rp, request, reply) => {
     const body = jsonBody(request);
     const challenge = take(body?.sessionToken, "login");
-    if (challenge === undefined) return sendText(reply, 400, PASSKEY_TEXT.badSession);
+    if (challenge === undefined) {
+      ctx.authFailed("invalid");
+      return sendText(reply, 400, PASSKEY_TEXT.badSession);
+    }
     const response = body?.response as { id?: unknown; response?: { userHandle?: unknown } } | undefined;
     if (response === undefined || typeof response !== "object" || typeof response.id !== "string") return sendText(reply, 400, PASSKEY_TEXT.badRequest);
     const stored = await credentials.findByCredentialId(Buffer.from(response.id, "base64url"));
-    if (stored === undefined) return sendText(reply, 401, PASSKEY_TEXT.unknownCredential);
+    if (stored === undefined) {
+      ctx.authFailed("unknown_key");
+      return sendText(reply, 401, PASSKEY_TEXT.unknownCredential);
+    }
     const handle = response.response?.userHandle;
     if (typeof handle === "string" && handle !== "" && Buffer.from(handle, "base64url").toString("utf8") !== stored.userId) {
+      ctx.authFailed("bad_signature");
       return sendText(reply, 401, PASSKEY_TEXT.authFailed);
     }
     let verification;
@@ -178,9 +185,13 @@ export function passkeyRoutes(deps: PasskeyRouteDeps) {
       });
     } catch (cause) {
       ctx.log.warn("passkey login did not verify", { cause });
+      ctx.authFailed("bad_signature");
       return sendText(reply, 401, PASSKEY_TEXT.authFailed);
     }
-    if (!verification.verified) return sendText(reply, 401, PASSKEY_TEXT.authFailed);
+    if (!verification.verified) {
+      ctx.authFailed("bad_signature");
+      return sendText(reply, 401, PASSKEY_TEXT.authFailed);
+    }
     await credentials.updateSignCount(stored.id, verification.authenticationInfo.newCounter);
     const user = await users.findById(stored.userId);
     if (user === undefined) return sendText(reply, 401, PASSKEY_TEXT.authFailed);

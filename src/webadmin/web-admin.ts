@@ -33,7 +33,7 @@ import { passkeyRoutes } from "./passkey-routes.js";
 import { deriveRelyingParty, type RelyingParty } from "./webauthn-config.js";
 import { createWebauthnCredentialRepository } from "../store/webauthn-credential-repository.js";
 import { findStaticRoot, loadStaticAssets, staticRoutes } from "./static-files.js";
-import type { WebContext } from "./web-context.js";
+import type { WebAuthFailure, WebContext } from "./web-context.js";
 
 /** `X-Content-Type-Options` and `Referrer-Policy` of web-admin.md §9 (the CSP comes from the app-wide hook). */
 export const WEB_SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -69,6 +69,8 @@ export interface WebAdminDeps {
   lifecycle: { isShuttingDown(): boolean };
   /** Maintenance and budget checks of the web chat send (ops.md §4.5). */
   sendAdmission?: SendAdmission | undefined;
+  /** A refused sign-in (ops.md §1.3 `coven_auth_failures_total{edge="webadmin"}`). */
+  authFailed?: ((reason: WebAuthFailure) => void) | undefined;
 }
 
 export interface WebAdmin {
@@ -97,6 +99,7 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
     baseUrl: deps.baseUrl,
     version: deps.version,
     pendingApprovalCount: async () => (await deps.approvals.listPending()).length,
+    authFailed: deps.authFailed ?? (() => {}),
   };
 
   /** The dashboard's cards, all-time usage and packs (§5.1). */

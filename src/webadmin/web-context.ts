@@ -26,7 +26,12 @@ export interface WebContext {
   version: string;
   /** Pending tool approvals across agents, for the sidebar badge. */
   pendingApprovalCount(): Promise<number>;
+  /** Counts a refused sign-in: wrong username or password, unknown passkey, failed passkey verification. */
+  authFailed(reason: WebAuthFailure): void;
 }
+
+/** The `reason` labels a web admin sign-in can fail with (ops.md §1.4). */
+export type WebAuthFailure = "invalid" | "unknown_key" | "bad_signature";
 
 /** True when cookies must be `Secure`: the request came over TLS, or the public base URL is https. */
 export function isSecureRequest(ctx: WebContext, request: FastifyRequest): boolean {

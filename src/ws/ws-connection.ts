@@ -253,10 +253,12 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     if (this.#state === "closed") return Promise.resolve(false);
     if (!this.#isOverLimit) return Promise.resolve(true);
     this.#counters.writeWaits += 1;
+    this.#deps.ops?.writeWait();
     if (this.#stallTimer === undefined) {
       this.#stallTimer = setTimeout(() => {
         this.#stallTimer = undefined;
         this.#counters.writeStalls += 1;
+        this.#deps.ops?.writeStall();
         this.#deps.log.warn("ws write stalled", { conn_id: this.connId });
         this.close(4001, "write stalled");
         // Best effort: the close frame cannot get through a stalled socket.
@@ -292,6 +294,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     if (this.#state === "closed") return;
     if (this.#queue.length >= this.#deps.limits.subscriberQueue) {
       this.#counters.subscriberOverflows += 1;
+      this.#deps.ops?.overflowed();
       this.#deps.log.warn("ws slow consumer", { conn_id: this.connId, queued: this.#queue.length });
       this.close(4008, "slow consumer");
       return;
@@ -391,6 +394,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     const outcome = await authenticateHello(this.#deps, this.#credentials, auth);
     if (this.#isClosed) return;
     if (outcome.kind === "refused") {
+      this.#deps.ops?.authFailed(outcome.cause);
       this.#writeFrame({ type: "hello-error", reason: "unauthenticated", message: outcome.message });
       this.close(1008, "unauthenticated");
       return;

@@ -73,6 +73,15 @@ export interface WsOps {
   established(delta: 1 | -1): void;
   /** The socket closed with this code. */
   closed(code: number): void;
+  /** A topic subscription started (1) or ended (-1). */
+  subscribers(delta: 1 | -1): void;
+  /** The connection was closed 4008 for a full topic queue. */
+  overflowed(): void;
+  /** A run or replay waited for the socket to drain / was treated as gone after the stall timeout. */
+  writeWait(): void;
+  writeStall(): void;
+  /** The hello's credential was refused; `cause` is the refusal (a GatewayError), mapped to a reason label. */
+  authFailed(cause: unknown): void;
   /** Maintenance (UNAVAILABLE with retry 60 s) after idempotency; budgets after the target. */
   maintenance: { check(): void; state(): { enabled: boolean; message: string; since: string | null } };
   budgets: { check(input: { principalId: string | null; agentId: string; actor: string }): Promise<void> };

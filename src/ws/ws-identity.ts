@@ -1,6 +1,6 @@
 // ABOUTME: Who a WS connection is (ws.md §1 identity kinds, §2.2): auth off, the upgrade's bearer header, the
 // ABOUTME: hello token, or the web admin session cookie, through the shared resolver and the address lockout.
-import { hasReason, isGatewayError } from "../lib/gateway-error.js";
+import { GatewayError, hasReason, isGatewayError } from "../lib/gateway-error.js";
 import type { WsDeps } from "./ws-deps.js";
 
 /** The fixed identity of an established connection. */
@@ -32,7 +32,8 @@ export interface WsCredentials {
 export const ADMIN_SESSION_COOKIE = "coven_admin_session";
 const LOCKED_OUT_TEXT = "too many failed authentication attempts";
 
-export type HelloAuthOutcome = { kind: "ok"; identity: WsIdentity } | { kind: "refused"; message: string };
+/** `cause` is the refusal as the shared resolver would throw it (ops.md §1.4 maps it to a failure reason). */
+export type HelloAuthOutcome = { kind: "ok"; identity: WsIdentity } | { kind: "refused"; message: string; cause: unknown };
 
 /**
  * Resolves the first credential present (§2.2). Failures answer `refused` with the http-api.md §2 text and count
@@ -60,17 +61,20 @@ export async function authenticateHello(
   }
   const authorization = credentials.authorization ?? (helloToken === undefined ? undefined : `Bearer ${helloToken}`);
   const hasCookie = authorization === undefined && credentials.adminCookie !== undefined && deps.adminSessions !== undefined;
-  if (authorization === undefined && !hasCookie) return { kind: "refused", message: "authentication required" };
+  if (authorization === undefined && !hasCookie) {
+    const message = "authentication required";
+    return { kind: "refused", message, cause: new GatewayError("UNAUTHENTICATED", message) };
+  }
   try {
     lockout?.check(credentials.ip);
   } catch (err) {
-    if (isGatewayError(err, "RESOURCE_EXHAUSTED")) return { kind: "refused", message: LOCKED_OUT_TEXT };
+    if (isGatewayError(err, "RESOURCE_EXHAUSTED")) return { kind: "refused", message: LOCKED_OUT_TEXT, cause: err };
     throw err;
   }
-  const fail = (message: string): HelloAuthOutcome => {
+  const fail = (message: string, cause: unknown = new GatewayError("UNAUTHENTICATED", message)): HelloAuthOutcome => {
     lockout?.recordFailure(credentials.ip);
     deps.log.debug("ws authentication failed", { address: credentials.ip, reason: message });
-    return { kind: "refused", message };
+    return { kind: "refused", message, cause };
   };
   if (authorization === undefined) {
     const session = await deps.adminSessions?.resolve(credentials.adminCookie as string);
@@ -108,8 +112,8 @@ export async function authenticateHello(
       },
     };
   } catch (err) {
-    if (isGatewayError(err, "UNAUTHENTICATED") || isGatewayError(err, "PERMISSION_DENIED")) return fail(err.message);
-    if (hasReason(err, "unknown_principal_status")) return fail(err.message);
+    if (isGatewayError(err, "UNAUTHENTICATED") || isGatewayError(err, "PERMISSION_DENIED")) return fail(err.message, err);
+    if (hasReason(err, "unknown_principal_status")) return fail((err as Error).message, err);
     throw err;
   }
 }

@@ -42,7 +42,7 @@ export interface SubscribeAnswer {
   afterResponse: () => void;
 }
 
-type TopicDeps = Pick<WsDeps, "hub" | "ledger" | "conversations" | "agents" | "approvals" | "questions" | "log">;
+type TopicDeps = Pick<WsDeps, "hub" | "ledger" | "conversations" | "agents" | "approvals" | "questions" | "log" | "ops">;
 
 /** The subscriptions of one connection. */
 export class WsTopics {
@@ -100,10 +100,15 @@ export class WsTopics {
     for (const [topic, sub] of [...this.#subs]) this.#end(topic, sub);
   }
 
+  #add(topic: string, sub: Subscription): void {
+    this.#subs.set(topic, sub);
+    this.#deps.ops?.subscribers(1);
+  }
+
   #end(topic: string, sub: Subscription): void {
     sub.isClosed = true;
     sub.close();
-    this.#subs.delete(topic);
+    if (this.#subs.delete(topic)) this.#deps.ops?.subscribers(-1);
     this.#outlet.discardQueued(topic);
   }
 
@@ -116,7 +121,7 @@ export class WsTopics {
       }));
     });
     const snapshot = agents.list().map(agentListing);
-    this.#subs.set(topic, { close: stop, isClosed: false });
+    this.#add(topic, { close: stop, isClosed: false });
     return { payload: { topic, agents: snapshot }, afterResponse: release };
   }
 
@@ -146,7 +151,7 @@ export class WsTopics {
       },
       isClosed: false,
     };
-    this.#subs.set(topic, sub);
+    this.#add(topic, sub);
     try {
       if (kind === "approval") {
         const pending = await approvals.listPending();
@@ -206,7 +211,7 @@ export class WsTopics {
       },
       isClosed: false,
     };
-    this.#subs.set(topic, sub);
+    this.#add(topic, sub);
 
     const replay = async (): Promise<void> => {
       const { ledger, approvals, log } = this.#deps;

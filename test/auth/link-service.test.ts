@@ -215,6 +215,8 @@ describe("approve", () => {
     const late = await links.request({ fingerprint: "cd".repeat(32), deviceName: "late" });
     clock.set("2025-03-01T12:10:00.000Z");
     expect(await failure(links.approve(`webadmin:${adminId}`, late.code))).toEqual({ code: "FAILED_PRECONDITION", message: "Code already processed" });
+    // Edges tell this refusal (400) from other preconditions (500) by its reason, never by the text.
+    await expect(links.approve(`webadmin:${adminId}`, code)).rejects.toMatchObject({ reason: "link_already_processed" });
   });
 
   it("refuses in no-auth mode with 'Server not configured for link approval' before creating anything", async () => {

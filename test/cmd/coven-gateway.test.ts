@@ -1,8 +1,8 @@
-// ABOUTME: The coven-gateway CLI: usage and exit codes, serve with and without a config file, health/agents probes,
-// ABOUTME: and real child processes: exit 0 on SIGTERM or SIGHUP with an agent connected, no EPIPE under `| head`.
+// ABOUTME: The coven-gateway CLI: usage and exit codes, serve with and without a config file (exit 1 when a shutdown step fails),
+// ABOUTME: health/agents probes, and real child processes: exit 0 on SIGTERM or SIGHUP with an agent connected, no EPIPE.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -150,6 +150,23 @@ describe("coven-gateway serve", () => {
     expect((await agent.status).details).toBe("gateway shutting down");
     client.close();
     expect(existsSync(join(dir, "db", "gw.db"))).toBe(true);
+  });
+
+  it("exits 1 without claiming a clean shutdown when a shutdown step fails", async () => {
+    const dir = tempDir();
+    const controller = new AbortController();
+    const io = captureIo({ COVEN_CONFIG: writeConfig(dir), HOME: dir }, controller.signal);
+    const running = main(["serve"], io);
+    await waitFor(() => (io.out().includes("HTTP server listening") ? true : undefined));
+    // A real fault in the last step: the lock file beside the database was replaced and cannot be released.
+    const lock = join(dir, "db", "gw.db.lock");
+    rmSync(lock);
+    mkdirSync(lock);
+    controller.abort();
+    expect(await running).toBe(1);
+    expect(io.out()).toMatch(/shutdown step failed: database lock .*EISDIR/);
+    expect(io.out()).toMatch(/shutdown finished with errors count=1/);
+    expect(io.out()).not.toContain("shutdown complete");
   });
 
   it("with no config file, serves the embedded defaults on localhost:50051 and localhost:8080", async (ctx) => {

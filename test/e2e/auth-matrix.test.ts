@@ -156,6 +156,9 @@ const RPCS: readonly Rpc[] = [
   { service: "GatewayService", method: "Inject", kind: "unary", gate: "admin" },
   { service: "GatewayService", method: "CancelRequest", kind: "unary", gate: "admin" },
   { service: "GatewayService", method: "ListAgentStates", kind: "unary", gate: "any" },
+  // ops.md §5: reading the switch needs authentication only; setting it is admin-gated (an empty request turns it off).
+  { service: "GatewayService", method: "GetMaintenance", kind: "unary", gate: "any" },
+  { service: "GatewayService", method: "SetMaintenance", kind: "unary", gate: "admin" },
   // packs-mcp.md §2.1: any authenticated principal past the status gate; no role check. The empty manifest is refused
   // with INVALID_ARGUMENT only after auth passed, so an authorized call answers at once.
   { service: "PackService", method: "Register", kind: "server-stream", gate: "any" },

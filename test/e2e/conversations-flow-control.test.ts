@@ -14,6 +14,7 @@ import {
   subscribe,
   waitUntil,
 } from "./support/conversation-e2e.js";
+import { parseExposition, valueOf } from "../support/prom-text.js";
 
 const cleanups = createCleanups();
 afterEach(() => cleanups.run());
@@ -61,5 +62,8 @@ describe("a slow StreamEvents subscriber", () => {
     await sendMessage(c, "flood", "next", "flood-2");
     await fast.next("event", (f) => (f.event as EventFrame).text === "next");
     expect(gw.gateway.hub.counters.subscriberOverflows).toBe(1);
+    const metrics = parseExposition(await (await fetch(`${gw.httpUrl}/metrics`)).text());
+    expect(valueOf(metrics, "coven_subscriber_overflows_total", { kind: "stream_events" })).toBe(1);
+    expect(valueOf(metrics, "coven_subscribers", { kind: "stream_events" })).toBe(2);
   });
 });

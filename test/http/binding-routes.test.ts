@@ -3,7 +3,7 @@
 import SQLite from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { HttpAuthenticator } from "../../src/http/http-auth.js";
-import type { Clock } from "../../src/lib/clock.js";
+import { raceClock } from "./support/race-clock.js";
 import { createAuditRepository } from "../../src/store/audit-repository.js";
 import { createBindingRepository } from "../../src/store/binding-repository.js";
 import { createHttpHarness, type HttpHarness } from "./support/http-harness.js";
@@ -134,26 +134,18 @@ describe("POST /api/bindings", () => {
   });
 
   it("answers 409 binding already exists when a concurrent insert wins the key, writing nothing", async () => {
-    let onNow: (() => void) | undefined;
-    const clock: Clock = {
-      now: () => {
-        const hook = onNow;
-        onNow = undefined;
-        hook?.();
-        return new Date();
-      },
-    };
+    const clock = raceClock();
     h = await createHttpHarness({ clock });
     await h.connectAgent({ agentId: "a1", name: "Alpha" });
     const racer = new SQLite(h.store.path);
     try {
-      onNow = () => {
+      clock.arm("binding-service", () => {
         racer
           .prepare("INSERT INTO bindings (binding_id, frontend, channel_id, agent_id, working_dir, created_at) VALUES (?, ?, ?, ?, ?, ?)")
           .run("racer-binding", "slack", "c1", "p-racer", "", "2024-01-01T00:00:00.000Z");
-      };
+      });
       const res = await bind({ frontend: "slack", channel_id: "c1", instance_id: h.agents.get("a1")!.instanceId });
-      expect(onNow).toBeUndefined();
+      expect(clock.armed).toBe(false);
       expect(res.status).toBe(409);
       expect(res.body).toBe('{"error":"binding already exists"}\n');
     } finally {
@@ -164,15 +156,7 @@ describe("POST /api/bindings", () => {
   });
 
   it("answers 409 on a rebind whose binding was replaced concurrently, writing nothing", async () => {
-    let onNow: (() => void) | undefined;
-    const clock: Clock = {
-      now: () => {
-        const hook = onNow;
-        onNow = undefined;
-        hook?.();
-        return new Date();
-      },
-    };
+    const clock = raceClock();
     h = await createHttpHarness({ clock });
     await h.connectAgent({ agentId: "a1", principalId: "p-one" });
     await h.connectAgent({ agentId: "a2", principalId: "p-two" });
@@ -180,10 +164,11 @@ describe("POST /api/bindings", () => {
     const oldId = first.json().binding_id as string;
     const racer = new SQLite(h.store.path);
     try {
-      onNow = () => {
+      clock.arm("binding-service", () => {
         racer.prepare("UPDATE bindings SET binding_id = 'racer-binding' WHERE binding_id = ?").run(oldId);
-      };
+      });
       const res = await bind({ frontend: "slack", channel_id: "c1", instance_id: h.agents.get("a2")!.instanceId });
+      expect(clock.armed).toBe(false);
       expect(res.status).toBe(409);
     } finally {
       racer.close();

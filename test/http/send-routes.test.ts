@@ -2,7 +2,7 @@
 // ABOUTME: idempotency (duplicate, 422), routing (503, bindings), dispatch failures (404, 500), thread rules.
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Clock } from "../../src/lib/clock.js";
+import { raceClock } from "./support/race-clock.js";
 import type { BindingLookup } from "../../src/conversation/send-target.js";
 import { createHttpHarness, type HttpHarness } from "./support/http-harness.js";
 import { openSse } from "./support/sse-client.js";
@@ -88,19 +88,13 @@ describe("POST /api/send checks", () => {
   });
 
   it("answers 404 agent not found when the agent vanished between routing and dispatch", async () => {
-    let onNow: (() => void) | undefined;
-    const clock: Clock = {
-      now: () => {
-        const hook = onNow;
-        onNow = undefined;
-        hook?.();
-        return new Date();
-      },
-    };
+    const clock = raceClock();
     h = await createHttpHarness({ clock });
     const agent = await h.connectAgent({ agentId: "a1" });
-    onNow = () => agent.disconnect();
+    // The turn pipeline's first clock read comes after routing found the agent and before the dispatch.
+    clock.arm("conversation-service", () => agent.disconnect());
     const res = await post("/api/send", { content: "hi", sender: "me", agent_id: "a1" });
+    expect(clock.armed).toBe(false);
     expect(res.status).toBe(404);
     expect(res.json()).toEqual({ error: "agent not found" });
     const page = await h.ledger.listConversation({ conversationKey: "a1" });

@@ -79,7 +79,7 @@ async function start(options: { auth?: RpcAuthenticator; injectionTimeoutMs?: nu
     maxMessageBytes: 4 * 1024 * 1024,
     services: [
       createCovenControlService({ agents, auth: anonymousAuthenticator, log: silentLogger }),
-      createGatewayV1Service({ agents, conversations, auth, log: silentLogger }),
+      createGatewayV1Service({ agents, conversations, auth, log: silentLogger, maintenance: domain.ops.maintenance }),
     ],
   });
   let port: number;

@@ -5,6 +5,7 @@ import { createAuditRepository } from "../../src/store/audit-repository.js";
 import { connectAgent, createCleanups } from "../e2e/support/conversation-e2e.js";
 import type { TestGateway } from "../support/gateway-harness.js";
 import { Browser, signedIn, SseReader, startWebGateway } from "./support.js";
+import { parseExposition, valueOf } from "../support/prom-text.js";
 
 const cleanups = createCleanups();
 afterEach(() => cleanups.run());
@@ -217,5 +218,8 @@ describe("web chat", () => {
     const last = s.frames.at(-1);
     expect(last?.event).toBe("error");
     expect(last?.data).toEqual({ type: "error", timestamp: expect.stringMatching(TS), content: "stream overflow", reason: "slow_consumer" });
+    const metrics = parseExposition(await (await fetch(`${gw.httpUrl}/metrics`)).text());
+    expect(valueOf(metrics, "coven_subscriber_overflows_total", { kind: "webchat" })).toBe(1);
+    expect(valueOf(metrics, "coven_subscribers", { kind: "webchat" })).toBe(0);
   });
 });

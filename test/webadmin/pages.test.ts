@@ -81,10 +81,16 @@ describe("web admin pages", () => {
     expect(dup.body).toContain("channel already bound");
     const [binding] = await gw.gateway.domain.bindings.list();
     expect(binding?.createdBy).toMatch(/^webadmin:/);
+    expect(binding?.workingDir).toBe("");
+    expect((await b.form("/admin/bindings", { frontend: "slack", channel_id: "C2", agent_id: agent, working_dir: " /work/repo " })).statusCode).toBe(303);
+    const withDir = (await gw.gateway.domain.bindings.list()).find((x) => x.channelId === "C2");
+    expect(withDir?.workingDir).toBe("/work/repo");
+    expect((await b.get("/admin/bindings")).body).toContain("<td>/work/repo</td>");
+    expect((await b.form(`/admin/bindings/${withDir?.id}/delete`, {})).statusCode).toBe(303);
     expect((await b.form(`/admin/bindings/${binding?.id}/delete`, {})).statusCode).toBe(303);
     expect((await b.form(`/admin/bindings/${binding?.id}/delete`, {})).body).toContain("binding not found");
-    expect(await audit("create_binding")).toHaveLength(1);
-    expect(await audit("delete_binding")).toHaveLength(1);
+    expect(await audit("create_binding")).toHaveLength(2);
+    expect(await audit("delete_binding")).toHaveLength(2);
     for (const action of ["create_binding", "delete_binding"]) expect(JSON.parse((await audit(action))[0]?.detailJson ?? "{}"), action).toMatchObject({ username: "alice", frontend: "slack" });
   });
 
@@ -229,6 +235,20 @@ describe("web admin detail pages", () => {
     await vi.waitFor(() => expect(gw.gateway.domain.agents.get("beating")?.lastHeartbeatAt).toBeInstanceOf(Date), { timeout: 5_000 });
     const iso = isoTimestamp(gw.gateway.domain.agents.get("beating")?.lastHeartbeatAt as Date);
     expect((await b.get("/admin/agents/beating")).body).toContain(`<th>Last heartbeat</th><td>${iso}</td>`);
+  });
+
+  it("lists a disconnected agent as offline with its last-seen time, on the list and its detail page", async () => {
+    const { agent } = await connectAgent(cleanups, gw.grpcAddr, "leaver");
+    agent.close();
+    await vi.waitFor(() => expect(gw.gateway.domain.agents.listDeparted().some((d) => d.info.agentId === "leaver")).toBe(true), { timeout: 5_000 });
+    const seen = isoTimestamp(gw.gateway.domain.agents.listDeparted().find((d) => d.info.agentId === "leaver")?.lastSeenAt as Date);
+    const list = await b.get("/admin/agents");
+    expect(list.body).toMatch(/<tr><td>leaver<\/td><td class="mono">leaver<\/td><td><span class="badge badge-offline">offline<\/span>/);
+    expect(list.body).toContain(`<time datetime="${seen}"`);
+    const detail = await b.get("/admin/agents/leaver");
+    expect(detail.body).toContain("badge-offline");
+    expect(detail.body).toContain(`<th>Last seen</th><td>${seen}</td>`);
+    expect(detail.body).toContain("<th>Working dir</th><td>/work/leaver</td>");
   });
 
   it("hands thread messages to the shared markdown renderer as escaped text; tool rows stay JSON", async () => {

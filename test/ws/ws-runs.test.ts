@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { connectAgent, createCleanups, startGateway } from "../e2e/support/conversation-e2e.js";
 import { WsClient, WsSchema, seqs, type Frame } from "./support/ws-client.js";
+import { parseExposition, valueOf } from "../support/prom-text.js";
 
 const cleanups = createCleanups();
 afterEach(() => cleanups.run());
@@ -156,6 +157,9 @@ describe("flow control", () => {
     c.socket.resume();
     const closed = await c.closedPromise;
     expect([4001, 1006]).toContain(closed.code);
+    const metrics = parseExposition(await (await fetch(`${gw.httpUrl}/metrics`)).text());
+    expect(valueOf(metrics, "coven_write_stalls_total", { kind: "ws" })).toBe(1);
+    expect(valueOf(metrics, "coven_write_waits_total", { kind: "ws" })).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });
 

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connectAgent, createCleanups, startGateway, waitUntil } from "../e2e/support/conversation-e2e.js";
 import type { TestGateway } from "../support/gateway-harness.js";
 import { WsClient, WsSchema, seqs, type Frame } from "./support/ws-client.js";
+import { parseExposition, valueOf } from "../support/prom-text.js";
 
 const cleanups = createCleanups();
 afterEach(() => cleanups.run());
@@ -180,6 +181,9 @@ describe("slow topic subscribers", () => {
     expect(new Set(union).size).toBe(union.length);
     expect(union).toEqual(await allEventIds(back, "flood"));
     expect(back.validationErrors).toEqual([]);
+    const metrics = parseExposition(await (await fetch(`${gw.httpUrl}/metrics`)).text());
+    expect(valueOf(metrics, "coven_subscriber_overflows_total", { kind: "ws" })).toBe(1);
+    expect(valueOf(metrics, "coven_ws_closes_total", { code: "4008" }) + valueOf(metrics, "coven_ws_closes_total", { code: "1006" })).toBe(1);
   }, 90_000);
 });
 

@@ -91,6 +91,7 @@ export async function createHttpHarness(options: HarnessOptions = {}): Promise<H
     auth: anonymousHttpAuthenticator,
     lifecycle: { isShuttingDown: () => false },
     trustProxy: false,
+    ops: domain.ops.http,
     ...options.deps,
   });
   await app.ready();
