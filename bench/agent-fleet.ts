@@ -6,8 +6,11 @@ import * as pb from "../src/gen/coven_pb.js";
 import { echoReply } from "../cmd/fake-agent/template.js";
 import { agentStreamMethod, responseFrame } from "./bench-protocol.js";
 
-/** How many agents open their streams at once while connecting, so a large fleet does not stampede the server. */
-const CONNECT_BATCH = 200;
+/**
+ * How many agents open their streams at once while connecting, so a large fleet does not stampede the server: the
+ * gateway's HTTP/2 keepalive (ping every 15 s, 5 s to answer) drops connections whose process is starved that long.
+ */
+const CONNECT_BATCH = 100;
 
 type Call = grpc.ClientDuplexStream<pb.AgentMessage, pb.ServerMessage>;
 

@@ -71,8 +71,8 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string, reso
     if (arg === "--quick") {
       Object.assign(settings, { warmup: 20, rounds: 2, perRound: 20, chunks: 2_000, streamRuns: 1, replayEvents: 20_000 });
       settings.throughput = { ...settings.throughput, warmupMs: 1_000, durationMs: 4_000 };
-      settings.scale = { ...settings.scale, agents: 1_000, perProcess: 500, idleMs: 2_000, settleMs: 3_000 };
-      settings.soak = { ...settings.soak, turns: 10_000, maxSeconds: 10 };
+      settings.scale = { ...settings.scale, agents: 1_000, perProcess: 500, idleMs: 2_000, settleMs: 2_000 };
+      settings.soak = { ...settings.soak, turns: 10_000, maxSeconds: 6 };
       settings.quick = true;
     } else if (arg === "--note") settings.note = argv[++i] ?? ""; else if (arg === "--only") {
       const names = (argv[++i] ?? "").split(",").filter(Boolean);

@@ -7,6 +7,8 @@ import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import Database from "better-sqlite3";
 import * as pb from "../src/gen/coven_pb.js";
+import { openDatabase } from "../src/store/database.js";
+import { createLogger } from "../src/lib/logger.js";
 import { readCpuMs, spawnNode } from "./child-process.js";
 import { ENTRY, startGatewayProcess } from "./gateway-driver.js";
 import { streamEventsMethod } from "./bench-protocol.js";
@@ -91,16 +93,17 @@ function replayOnce(addr: string, events: number, serverPid: number): Promise<Re
 }
 
 /**
- * Runs the gateway once so the real migrations create its SQLite file, stops it, seeds `events + 1` rows, starts it
- * again on the same file with the floor beside it, and replays everything after the first event from each (a short
- * warm-up replay first).
+ * Creates the gateway's SQLite file through the real migrations (the store's own `openDatabase`), seeds `events + 1`
+ * rows, starts the gateway on that file with the floor beside it, and replays everything after the first event from
+ * each (a short warm-up replay first).
  */
 export async function measureReplay(events: number, gatewayNodeArgs: string[]): Promise<ReplayResult> {
   const dir = mkdtempSync(join(tmpdir(), "coven-bench-replay-"));
   try {
-    const first = await startGatewayProcess({ nodeArgs: gatewayNodeArgs, dir, keepDir: true });
-    await first.stop();
-    seedLedger(first.dbPath, events + 1);
+    const dbPath = join(dir, "gateway.db");
+    const store = await openDatabase({ path: dbPath, log: createLogger({ level: "error", format: "json", write: () => {} }) });
+    await store.close();
+    seedLedger(dbPath, events + 1);
     const gateway = await startGatewayProcess({ nodeArgs: gatewayNodeArgs, dir, keepDir: true });
     const floorProc = spawnNode("replay-floor", ENTRY.replayFloor, [gateway.dbPath]);
     try {

@@ -392,8 +392,8 @@ export function renderMarkdown(r: BenchResults): string {
           line("floor: better-sqlite3 pages of 100 → bare grpc-js server stream", rp.floor),
         ]),
         "",
-        `The ledger rows (${int(rp.events + 1)} \`message\` events of one conversation) are inserted into the gateway's SQLite file`,
-        "after the real migrations ran (the gateway started once and stopped), then the gateway is started on it. The floor",
+        `The ledger rows (${int(rp.events + 1)} \`message\` events of one conversation) are inserted into a SQLite file made by`,
+        "the real migrations (the store's `openDatabase`), then the gateway is started on it. The floor",
         "(bench/replay-floor.ts) serves the same StreamEvents method from the same file: it reads the rows with",
         "better-sqlite3 in pages of 100 (the spec's page) and writes each as `ClientStreamEvent{event}`. The same grpc-js",
         "client counts every event, checks their order, and cancels after the last.",
@@ -421,6 +421,7 @@ export function renderMarkdown(r: BenchResults): string {
         "after the start. RSS is read every 500 ms; drift compares the median of the second tenth of the run (after the",
         "first tenth as warm-up) with the median of the last tenth. After the gateway stopped, the ledger is counted in",
         "SQLite: each turn's user message (by its unique text) and reply (by the echoed text), exactly once each.",
+        "Latency runs from the moment a turn is sent, so a gateway falling behind the rate shows in `achieved`.",
         ...(so.firstError !== undefined ? ["", `First failed turn: ${so.firstError}`] : []),
       ]),
     );

@@ -7,7 +7,7 @@ export interface ScaleSettings {
   agents: number;
   perProcess: number;
   idleMs: number;
-  /** How long RSS may settle after everyone disconnected. */
+  /** How long RSS settles (five readings over this span) before each reading: baseline, connected, disconnected. */
   settleMs: number;
   gatewayNodeArgs: string[];
 }
@@ -70,7 +70,7 @@ export async function measureScale(s: ScaleSettings): Promise<ScaleResult> {
   const fleets: ChildHandle[] = [];
   try {
     await httpGet(`${gateway.httpUrl}/health`);
-    const baselineKib = await settledRss(pid, 2_000);
+    const baselineKib = await settledRss(pid, s.settleMs);
     const fdsBefore = countFds(pid);
     const processes = Math.ceil(agents / s.perProcess);
     const t0 = performance.now();
@@ -81,7 +81,7 @@ export async function measureScale(s: ScaleSettings): Promise<ScaleResult> {
     await Promise.all(starting);
     await waitForAgents(gateway.httpUrl, agents, 60_000);
     const connectMs = performance.now() - t0;
-    const connectedKib = await settledRss(pid, 3_000);
+    const connectedKib = await settledRss(pid, s.settleMs);
     const fdsConnected = countFds(pid);
 
     const cpu0 = readCpuMs(pid);

@@ -118,7 +118,7 @@ async function oneThroughput(name: "floor" | "gateway", s: ThroughputSettings, s
     );
     return toRun(result, latencies, cpuMs);
   } finally {
-    await fleet?.stop();
+    await fleet?.kill();
     await server.stop();
   }
 }
@@ -191,7 +191,7 @@ export async function measureSoak(s: SoakSettings): Promise<SoakResult> {
       scratch,
       (atMs) => samples.push({ atMs, kib: readRssKib(server.pid) }),
     );
-    await fleet.stop();
+    await fleet.kill();
     fleet = undefined;
     await gateway.stop();
     const counted = countSoakRows(gateway.dbPath);
@@ -211,7 +211,7 @@ export async function measureSoak(s: SoakSettings): Promise<SoakResult> {
       rows: { inbound: { ...inbound, rows: counted.inbound.rows }, outbound: { ...outbound, rows: counted.outbound.rows } },
     };
   } finally {
-    await fleet?.stop();
+    await fleet?.kill();
     await gateway.stop();
     rmSync(scratch, { recursive: true, force: true });
   }

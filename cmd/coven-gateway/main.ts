@@ -1,7 +1,8 @@
-// ABOUTME: Dispatches `coven-gateway <command>`: serve, init, bootstrap, health, agents, help, version (cli.md §2).
+// ABOUTME: Dispatches `coven-gateway <command>`: serve, init, bootstrap, health, agents, guard, help, version (cli.md §2).
 // ABOUTME: Returns the process exit code instead of exiting, so tests can run it in-process.
 import type { CliIo } from "./cli-io.js";
 import { runBootstrap } from "./bootstrap.js";
+import { runGuard } from "./guard.js";
 import { runInit } from "./init.js";
 import { runServe } from "./serve.js";
 import { runHealth, runAgents } from "./health.js";
@@ -15,6 +16,7 @@ Commands:
   bootstrap --name NAME  Create initial owner principal and token
   health                 Check gateway health
   agents                 List connected agents
+  guard test             Dry-run the command guard: --tool NAME --input JSON
 `;
 
 /** Runs one command line; resolves with the exit code. `io.stdin` (default process.stdin) feeds `init`. */
@@ -43,6 +45,8 @@ export async function main(argv: string[], io: CliIo & { stdin?: NodeJS.Readable
       return runInit(io, io.stdin ?? process.stdin);
     case "bootstrap":
       return runBootstrap(rest, io);
+    case "guard":
+      return runGuard(rest, io);
     default:
       io.stderr.write(`Unknown command: ${command}\n`);
       return 1;

@@ -42,6 +42,7 @@ export async function runServe(io: CliIo): Promise<number> {
     level: config.logging.level,
     format: config.logging.format,
     write: (l) => io.stdout.write(l + "\n"),
+    secrets: [config.auth.jwtSecret, config.metrics.token],
   });
   for (const entry of bootLog.entries) log[entry.level](entry.msg, entry.attrs);
   routeGrpcLogs(log);

@@ -174,6 +174,7 @@ export class ConversationService {
     }
     this.counters.turnsStarted += 1;
     const watch = this.#deps.observer?.accepted({
+      requestId,
       ingress: input.ingress ?? "http",
       agentId: input.agentId,
       actorPrincipalId: input.actorPrincipalId,

@@ -26,7 +26,7 @@ export interface TurnWatch {
 
 export interface TurnObserver {
   /** A turn was accepted: its dispatch to the agent succeeded. */
-  accepted(turn: { ingress: TurnIngress; agentId: string; actorPrincipalId: string | null }): TurnWatch;
+  accepted(turn: { requestId: string; ingress: TurnIngress; agentId: string; actorPrincipalId: string | null }): TurnWatch;
   /** A send's write transaction (thread, user message, idempotency key) committed after `seconds`. */
   committed(seconds: number): void;
 }

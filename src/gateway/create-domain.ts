@@ -134,7 +134,17 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   const ledger = createLedgerRepository(db, clock, ids);
   const usage = createUsageRepository(db);
   const conversations = new ConversationService({ db, ledger: ops.meterLedger(ledger), usage, agents, hub, clock, ids, log, approvals, observer: ops.turns });
-  registerBuiltinPacks(packs.registry, { db, clock, ids, agents, conversations, questions, ledger, usage });
+  registerBuiltinPacks(packs.registry, {
+    db,
+    clock,
+    ids,
+    agents,
+    conversations,
+    questions,
+    ledger,
+    usage,
+    admission: { maintenance: () => ops.maintenance.check(), budget: (input) => ops.budgets.check(input) },
+  });
   const links = createLinkService({ db, jwt: identity.jwt, clock, ids, log });
   const ports = () => ({ http: httpPort(), grpc: grpcPort() });
   const lockout = identity.isAuthEnabled ? identity.lockout : undefined;

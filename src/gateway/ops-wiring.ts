@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import { sql } from "kysely";
 import type { AgentManager } from "../agent/agent-manager.js";
 import type { AgentStreamObserver } from "../agent/agent-ports.js";
+import { streamCloseReason } from "../agent/stream-close-reason.js";
 import type { Lockout } from "../auth/lockout.js";
 import type { GatewayConfig } from "../config/types.js";
 import type { ApprovalGuard, ApprovalService } from "../conversation/approval-service.js";
@@ -21,7 +22,7 @@ import { authFailureReason } from "../ops/auth-failure-reason.js";
 import { createBudgets, type Budgets } from "../ops/budgets.js";
 import { createCommandGuard, type CommandGuard, type GuardVerdict } from "../ops/command-guard.js";
 import { createCostMeter, type CostMeter } from "../ops/cost-meter.js";
-import { GatewayMetrics, type AuthEdge, type GuardSource, type StreamCloseReason } from "../ops/gateway-metrics.js";
+import { GatewayMetrics, type AuthEdge, type GuardSource } from "../ops/gateway-metrics.js";
 import { createMaintenance, type Maintenance } from "../ops/maintenance.js";
 import { createRateLimits, type RateLimits } from "../ops/rate-limits.js";
 import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
@@ -87,16 +88,6 @@ function fileSize(path: string): number {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
     throw err;
   }
-}
-
-/** How a registered stream ended, as the closed `reason` label of §1.4. */
-function closeReason(end: { code: string; message: string } | undefined): StreamCloseReason {
-  if (end === undefined) return "agent_end";
-  if (end.message === "heartbeat timeout") return "heartbeat_timeout";
-  if (end.message === "gateway shutting down") return "shutdown";
-  if (end.message === "principal has been revoked" || end.message === "principal not found") return "revoked";
-  if (end.code === "OK" || end.code === "CANCELED") return "agent_end";
-  return "error";
 }
 
 /** Builds operations over the opened store; `start` reads the persisted state before any edge takes traffic. */
@@ -188,12 +179,19 @@ export function createOps(deps: {
 
   const turns: TurnObserver = {
     committed: (seconds) => metrics.ledgerCommit(seconds),
-    accepted({ ingress, agentId, actorPrincipalId }) {
+    accepted({ requestId, ingress, agentId, actorPrincipalId }) {
       const meter = metrics.turnAccepted(ingress);
       const backend = agents?.get(agentId)?.backend ?? "";
+      // ops.md §6: a turn's lines carry its request id, agent and principal from acceptance to its terminal event.
+      const turnLog = log.child({ request_id: requestId, agent_id: agentId, principal_id: actorPrincipalId, ingress });
+      const startedAt = performance.now();
+      turnLog.debug("turn accepted");
       return {
         event(event) {
           meter.event(event.kind);
+          if (event.kind === "done" || event.kind === "error" || event.kind === "canceled") {
+            turnLog.info("turn ended", { outcome: event.kind, duration_ms: Math.round(performance.now() - startedAt) });
+          }
           // A tool_use reports a call already running at the agent: it cannot be stopped, only recorded (§3.3).
           if (event.kind === "tool_use" && guard.isEnabled) guardCall("tool_use", event.name, event.inputJson, agentId);
         },
@@ -326,7 +324,7 @@ export function createOps(deps: {
       };
       live.onChange((event, info, end) => {
         if (event === "connected") metrics.agentStream("registered");
-        if (event === "disconnected") metrics.agentStreamClosed(closeReason(end));
+        if (event === "disconnected") metrics.agentStreamClosed(streamCloseReason(end));
         const before = stateOf.get(info.agentId);
         if (event === "disconnected") {
           stateOf.delete(info.agentId);

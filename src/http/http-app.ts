@@ -1,5 +1,8 @@
 // ABOUTME: Builds the fastify app of the HTTP API (never listening; the composition root listens): conventions,
 // ABOUTME: error handler, shutdown gate, the one auth hook, and one plugin per resource.
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { performance } from "node:perf_hooks";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { AgentManager } from "../agent/agent-manager.js";
 import type { LinkService } from "../auth/link-service.js";
@@ -110,6 +113,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     // the auth hook and the route (`request not found`, `Code not found`) instead. Set under routerOptions: the
     // top-level option is deprecated (FSTDEP022) and printed a warning on every start.
     routerOptions: { maxParamLength: 8192 },
+    // ops.md §6: the client's X-Request-Id when well formed, else a fresh UUIDv4; echoed and logged as `http_id`.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     // A request that does not parse as HTTP still gets our error shape and the CSP header.
     clientErrorHandler: (_error, socket) => {
       if (!socket.writable) return;
@@ -133,8 +139,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   decoratePrincipal(app);
   registerRawBodyParser(app, deps.limits.maxBodyBytes);
-  app.addHook("onRequest", async (_request, reply) => {
+  app.addHook("onRequest", async (request, reply) => {
     reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
+    reply.header("x-request-id", request.id);
+    logAccess(deps.log, request, reply);
   });
   addAddressLimitHook(app, { limits: deps.ops.limits, isShuttingDown: () => deps.lifecycle.isShuttingDown(), lockout: deps.lockout });
   app.setErrorHandler(createErrorHandler(deps.log));
@@ -192,6 +200,35 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     });
   });
   return app;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request's id: the client's `X-Request-Id` when it matches ops.md §6's pattern, else a fresh UUIDv4. */
+function requestIdOf(request: IncomingMessage): string {
+  const given = request.headers["x-request-id"];
+  return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * One access line per request at info once its response is over (streams included: SSE replies are hijacked, so
+ * the raw response's `close` is the one signal every request gives). Never bodies, never the raw URL's secrets.
+ */
+function logAccess(log: Logger, request: FastifyRequest, reply: FastifyReply): void {
+  const started = performance.now();
+  reply.raw.once("close", () => {
+    const principal = request.principal;
+    log.info("http request", {
+      http_id: request.id,
+      method: request.method,
+      route: request.routeOptions.url ?? "",
+      // The logger's URL sanitizer removes capability parts (/mcp/<token>, ?token=, /invite/<token>, link codes).
+      url: request.url,
+      status: reply.raw.statusCode,
+      duration_ms: Math.round((performance.now() - started) * 10) / 10,
+      ...(principal === null || principal === undefined ? {} : { principal_id: principal.id }),
+    });
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 // ABOUTME: The logger interface every module receives, plus text/JSON implementations.
-// ABOUTME: Attributes are plain key/value pairs; the format follows shared/spec/cli.md §2.1.
+// ABOUTME: Attributes are plain key/value pairs; the format follows shared/spec/cli.md §2.1; every line is redacted (ops.md §6).
+import { redactAttrs, redactText } from "./log-redaction.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogAttrs = Record<string, unknown>;
@@ -20,10 +21,11 @@ export interface LoggerOptions {
   level: LogLevel;
   format: "text" | "json";
   write?: (line: string) => void;
+  /** Values that never appear in a line (auth.jwt_secret, metrics.token): replaced by `[redacted]` wherever found. */
+  secrets?: readonly string[];
 }
 
 function renderValue(value: unknown): string {
-  if (value instanceof Error) return JSON.stringify(value.message);
   if (typeof value === "string") return /[\s"=]/.test(value) || value === "" ? JSON.stringify(value) : value;
   if (typeof value === "bigint") return value.toString();
   return JSON.stringify(value) ?? "undefined";
@@ -37,18 +39,19 @@ function pad2(n: number): string {
 export function createLogger(options: LoggerOptions, base: LogAttrs = {}): Logger {
   const write = options.write ?? ((line: string) => process.stdout.write(line + "\n"));
   const min = ORDER[options.level];
-  const emit = (level: LogLevel, msg: string, attrs?: LogAttrs) => {
+  const secrets = (options.secrets ?? []).filter((s) => s !== "");
+  const emit = (level: LogLevel, rawMsg: string, attrs?: LogAttrs) => {
     if (ORDER[level] < min) return;
-    const all = { ...base, ...attrs };
+    const msg = redactText(rawMsg, secrets);
+    // ops.md §6: an error is `err` {type, message, stack} (stack at error only); `cause` is our call sites' name for it.
+    const all = redactAttrs(errorsAsErr({ ...base, ...attrs }), secrets, level === "error");
     if (options.format === "json") {
-      const record: LogAttrs = { time: new Date().toISOString(), level: level.toUpperCase(), msg };
-      for (const [k, v] of Object.entries(all)) record[k] = v instanceof Error ? v.message : typeof v === "bigint" ? v.toString() : v;
-      write(JSON.stringify(record));
+      write(JSON.stringify({ time: new Date().toISOString(), level: level.toUpperCase(), msg, ...all }));
       return;
     }
     const d = new Date();
     const time = `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
-    const kv = Object.entries(all).map(([k, v]) => `${k}=${renderValue(v)}`);
+    const kv = Object.entries(all).map(([k, v]) => `${k}=${renderValue(k === "err" && isErrShape(v) ? v.message : v)}`);
     write([time, SHORT[level], msg, ...kv].join(" "));
   };
   return {
@@ -58,6 +61,18 @@ export function createLogger(options: LoggerOptions, base: LogAttrs = {}): Logge
     error: (m, a) => emit("error", m, a),
     child: (attrs) => createLogger(options, { ...base, ...attrs }),
   };
+}
+
+/** Renames an Error under `cause` to `err` (an `err` already present wins). */
+function errorsAsErr(attrs: LogAttrs): LogAttrs {
+  const cause = attrs.cause;
+  if (!(cause instanceof Error) || "err" in attrs) return attrs;
+  const { cause: _cause, ...rest } = attrs;
+  return { ...rest, err: cause };
+}
+
+function isErrShape(value: unknown): value is { message: string } {
+  return typeof value === "object" && value !== null && typeof (value as { message?: unknown }).message === "string";
 }
 
 /** A logger that discards everything (tests that do not inspect logs). */

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import * as ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject, ValidateFunction } from "ajv";
+import { STREAM_CLOSE_REASONS } from "../agent/stream-close-reason.js";
 
 /** The only protocol this server speaks. */
 export const WS_PROTOCOL = 1;
@@ -266,7 +267,7 @@ function buildDocument(): Schema {
       "kind",
       "data",
     ]),
-    PresencePayload: obj({ kind: { enum: ["connected", "state", "disconnected"] }, agent: ref("AgentItem"), reason: str }, ["kind", "agent"]),
+    PresencePayload: obj({ kind: { enum: ["connected", "state", "disconnected"] }, agent: ref("AgentItem"), reason: { enum: [...STREAM_CLOSE_REASONS] } }, ["kind", "agent"]),
     ApprovalPayload: {
       oneOf: [
         obj({ kind: { const: "raised" }, approval: ref("ApprovalItem") }),

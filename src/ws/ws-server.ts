@@ -61,6 +61,13 @@ export async function mountWsServer(app: FastifyInstance, deps: WsDeps): Promise
     // Shutdown is ours (beginShutdown/closeAll); the plugin's own preClose would close every socket 1001.
     preClose: (done: () => void) => done(),
   });
+  // A refusal sent by a root hook that runs before the plugin's (shutdown 503, lockout or `http_per_address` 429)
+  // leaves the request unmarked as an upgrade, so the plugin does not destroy its socket; left open, that socket
+  // would hold the listener's close forever.
+  app.addHook("onResponse", async (request) => {
+    const isUpgrade = request.headers.upgrade !== undefined && /\bupgrade\b/i.test(request.headers.connection ?? "");
+    if (isUpgrade && request.ws !== true) request.raw.socket.destroy();
+  });
 
   const upgradeChecks = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     if (!request.ws) return undefined;

@@ -2,6 +2,7 @@
 // ABOUTME: plus presence, approvals and questions. Live messages go through the connection's one bounded queue.
 import type { AgentEvent } from "../agent/agent-events.js";
 import { agentListing } from "../agent/agent-listing.js";
+import { streamCloseReason } from "../agent/stream-close-reason.js";
 import { agentEventData, userQuestionData } from "../conversation/agent-event-data.js";
 import type { HubEvent } from "../conversation/event-hub.js";
 import { pendingApprovalJson, pendingQuestionJson } from "../conversation/pending-json.js";
@@ -114,13 +115,24 @@ export class WsTopics {
 
   #subscribePresence(topic: string, release: () => void): SubscribeAnswer {
     const { agents } = this.#deps;
-    const stop = agents.onChange((kind, info) => {
+    // Streams announced to this subscriber (the snapshot, then `connected`): the registering → idle step before
+    // `connected` is not an idle ⇄ busy change, and a stream refused before it was routable never appeared.
+    const announced = new Set<string>();
+    const stop = agents.onChange((kind, info, end) => {
+      if (kind === "connected") announced.add(info.instanceId);
+      else if (!announced.has(info.instanceId)) return;
+      if (kind === "disconnected") announced.delete(info.instanceId);
       this.#outlet.enqueue(topic, () => ({
         event: "presence",
-        payload: { kind, agent: kind === "disconnected" ? { ...agentListing(info), state: "offline" } : agentListing(info) },
+        payload:
+          kind === "disconnected"
+            ? { kind, agent: { ...agentListing(info), state: "offline" }, reason: streamCloseReason(end) }
+            : { kind, agent: agentListing(info) },
       }));
     });
-    const snapshot = agents.list().map(agentListing);
+    const listed = agents.list();
+    for (const info of listed) announced.add(info.instanceId);
+    const snapshot = listed.map(agentListing);
     this.#add(topic, { close: stop, isClosed: false });
     return { payload: { topic, agents: snapshot }, afterResponse: release };
   }

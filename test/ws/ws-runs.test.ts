@@ -2,6 +2,8 @@
 // ABOUTME: concurrency without crosstalk, idempotency, backpressure on a paused reader, write stalls and shutdown.
 import { afterEach, describe, expect, it } from "vitest";
 import { connectAgent, createCleanups, startGateway } from "../e2e/support/conversation-e2e.js";
+import type { ScriptedAgent } from "../rpc/support/conversation-clients.js";
+import { postSse } from "../support/sse-client.js";
 import { WsClient, WsSchema, seqs, type Frame } from "./support/ws-client.js";
 import { parseExposition, valueOf } from "../support/prom-text.js";
 
@@ -106,6 +108,101 @@ describe("send", () => {
     const canceled = await c.waitFor((f) => f.type === "event" && f.payload.request_id === turn && f.payload.kind === "canceled");
     expect(canceled.payload.data).toEqual({ reason: "enough" });
     expect(kinds(c.runEvents(turn))).toEqual(["started", "canceled"]);
+    expect(c.validationErrors).toEqual([]);
+  });
+});
+
+/** One agent script with every event kind a run can carry before its terminal. */
+function playScript(agent: ScriptedAgent, requestId: string): void {
+  const r = (event: Record<string, unknown>) => agent.respond(requestId, event);
+  r({ session_init: { session_id: "sess-1" } });
+  r({ thinking: "planning" });
+  r({ tool_use: { id: "t1", name: "bash", input_json: '{"cmd":"ls"}' } });
+  r({ tool_state: { id: "t1", state: "TOOL_STATE_RUNNING" } });
+  r({ tool_result: { id: "t1", output: "a.txt", is_error: false } });
+  r({ file: { filename: "out.txt", mime_type: "text/plain", data: Buffer.from("bytes") } });
+  r({ text: "Hello, " });
+  r({ text: "world" });
+  r({ usage: { input_tokens: 100, output_tokens: 50, cache_read_tokens: 7, cache_write_tokens: 3, thinking_tokens: 2 } });
+  r({ session_orphaned: { reason: "expired" } });
+  r({ done: { full_response: "Hello, world" } });
+}
+
+describe("runs match the SSE stream", () => {
+  it("gives the same kinds and data in the same order as POST /api/send for one agent script, and the same ledger rows", async () => {
+    const gw = await startGateway(cleanups);
+    const { agent } = await connectAgent(cleanups, gw.grpcAddr, "mirror");
+    const ssePromise = postSse(`${gw.httpUrl}/api/send`, { agent_id: "mirror", sender: "alice", content: "world" });
+    const first = await agent.message(1);
+    playScript(agent, first.request_id as string);
+    const sse = await ssePromise;
+    expect(sse.status).toBe(200);
+
+    const c = await open(gw.httpUrl);
+    const res = await c.call("send", { content: "world", idempotency_key: "mirror-1", agent_id: "mirror", sender: "alice" });
+    const requestId = res.payload.request_id as string;
+    await agent.message(2);
+    playScript(agent, requestId);
+    await c.waitFor((f) => f.type === "event" && f.payload.request_id === requestId && f.payload.kind === "done");
+
+    const sseStarted = sse.frames[0]!.json as { request_id: string; message_id: string; thread_id: string };
+    const ids = (data: Record<string, unknown>, own: { request_id: string; message_id: string; thread_id: string }) =>
+      JSON.parse(JSON.stringify(data).replaceAll(own.request_id, "<request>").replaceAll(own.message_id, "<message>").replaceAll(own.thread_id, "<thread>"));
+    const overSse = sse.frames.map((f) => [f.event, ids(f.json, sseStarted)]);
+    const wsStarted = { request_id: requestId, message_id: res.payload.message_id as string, thread_id: res.payload.thread_id as string };
+    const overWs = c.runEvents(requestId).map((f) => [f.payload.kind, ids(f.payload.data, wsStarted)]);
+    expect(overWs.map(([kind]) => kind)).toEqual([
+      "started",
+      "session_init",
+      "thinking",
+      "tool_use",
+      "tool_state",
+      "tool_result",
+      "file",
+      "text",
+      "text",
+      "usage",
+      "session_orphaned",
+      "done",
+    ]);
+    expect(overWs).toEqual(overSse);
+
+    // The ledger rows of both turns, in order, are the same apart from their ids.
+    const rows = (await c.call("events.get", { conversation_key: "mirror", limit: 500 })).payload.events as Frame[];
+    const turnRows = (own: { request_id: string; message_id: string }) =>
+      rows
+        .filter((e) => e.request_id === own.request_id || e.id === own.message_id)
+        .map((e) => [e.direction, e.author, e.type, e.text]);
+    expect(turnRows(wsStarted)).toHaveLength(4);
+    expect(turnRows(wsStarted)).toEqual(turnRows(sseStarted));
+    expect(c.validationErrors).toEqual([]);
+  });
+});
+
+describe("cancel without the cancellation feature", () => {
+  it("ends the run `canceled` at once with the default reason, tells the agent nothing and drops its later events", async () => {
+    const gw = await startGateway(cleanups);
+    const { agent } = await connectAgent(cleanups, gw.grpcAddr, "plain");
+    const c = await open(gw.httpUrl);
+    const res = await c.call("send", { content: "stop me", idempotency_key: "c1", agent_id: "plain" });
+    const turn = res.payload.request_id as string;
+    await agent.message(1);
+    agent.respond(turn, { text: "before" });
+    await c.waitFor((f) => f.type === "event" && f.payload.request_id === turn && f.payload.kind === "text");
+    expect((await c.call("cancel", { request_id: turn })).payload).toEqual({ request_id: turn, status: "canceling" });
+    const canceled = await c.waitFor((f) => f.type === "event" && f.payload.request_id === turn && f.payload.kind === "canceled");
+    expect(canceled.payload.data).toEqual({ reason: "user_requested" });
+    // Late events of the canceled request are dropped; a later turn on the same stream proves they were read.
+    agent.respond(turn, { text: "after" });
+    agent.respond(turn, { done: { full_response: "before after" } });
+    const next = await c.call("send", { content: "again", idempotency_key: "c2", agent_id: "plain" });
+    const second = next.payload.request_id as string;
+    await agent.message(2);
+    agent.respond(second, { done: { full_response: "" } });
+    await c.waitFor((f) => f.type === "event" && f.payload.request_id === second && f.payload.kind === "done");
+    expect(kinds(c.runEvents(turn))).toEqual(["started", "text", "canceled"]);
+    expect(agent.stream.received.filter((f) => f.payload === "cancel_request")).toEqual([]);
+    expect((await c.call("cancel", { request_id: turn })).error).toEqual({ code: "NOT_FOUND", message: "request not found" });
     expect(c.validationErrors).toEqual([]);
   });
 });

@@ -251,3 +251,43 @@ describe("questions", () => {
     expect(seqs(c)).toEqual(seqs(c).map((_s, i) => i + 1));
   });
 });
+
+describe("presence changes", () => {
+  it("announces connected, each idle/busy `state` change, and `disconnected` with the stream close reason", async () => {
+    const gw = await startGateway(cleanups);
+    const c = await open(gw.httpUrl);
+    await c.call("subscribe", { topic: "presence" });
+    const { agent } = await connectAgent(cleanups, gw.grpcAddr, "mover");
+    await c.waitFor((f) => f.event === "presence" && f.payload.kind === "connected");
+    const res = await c.call("send", { content: "go", idempotency_key: "m", agent_id: "mover" });
+    const turn = res.payload.request_id as string;
+    await agent.message(1);
+    const busy = await c.waitFor((f) => f.event === "presence" && f.payload.kind === "state");
+    expect(busy.payload).toEqual({ kind: "state", agent: expect.objectContaining({ id: "mover", state: "busy" }) });
+    agent.respond(turn, { done: { full_response: "ok" } });
+    await c.waitFor((f) => f.event === "presence" && f.payload.kind === "state" && f.payload.agent.state === "idle");
+    agent.close();
+    const gone = await c.waitFor((f) => f.event === "presence" && f.payload.kind === "disconnected");
+    expect(gone.payload).toEqual({ kind: "disconnected", agent: expect.objectContaining({ id: "mover", state: "offline" }), reason: "agent_end" });
+    const presence = c.frames.filter((f) => f.event === "presence").map((f) => [f.payload.kind, f.payload.agent.state]);
+    expect(presence).toEqual([
+      ["connected", "idle"],
+      ["state", "busy"],
+      ["state", "idle"],
+      ["disconnected", "offline"],
+    ]);
+    expect(c.validationErrors).toEqual([]);
+  });
+
+  it("reports `heartbeat_timeout` for an agent that stops heartbeating past agents.heartbeat_timeout", async () => {
+    const gw = await startGateway(cleanups, { heartbeatTimeoutMs: 300 });
+    const c = await open(gw.httpUrl);
+    await c.call("subscribe", { topic: "presence" });
+    const { agent } = await connectAgent(cleanups, gw.grpcAddr, "silent");
+    // Heartbeat supervision starts with the first heartbeat; then the agent goes quiet.
+    agent.stream.send({ heartbeat: { timestamp_ms: String(Date.now()) } });
+    const gone = await c.waitFor((f) => f.event === "presence" && f.payload.kind === "disconnected");
+    expect(gone.payload).toMatchObject({ agent: { id: "silent", state: "offline" }, reason: "heartbeat_timeout" });
+    expect(c.validationErrors).toEqual([]);
+  });
+});

@@ -18,6 +18,14 @@ export interface AdminPackOptions {
   conversations: { send(input: SendInput): Promise<SendResult>; clientGone(requestId: string, reason?: string): void };
   ledger: Pick<LedgerRepository, "listConversation">;
   usage: Pick<UsageRepository, "stats">;
+  /**
+   * Operations' send checks (ops.md §4.5), absent in a bare domain: maintenance after check 3 and budgets after
+   * check 4; each throws a refusal whose message is the tool error's text.
+   */
+  admission?: {
+    maintenance(): void;
+    budget(input: { principalId: string | null; agentId: string; actor: string }): Promise<void>;
+  };
 }
 
 const def = (name: string, description: string, schema: object) => builtinTool("admin", name, description, schema);
@@ -26,7 +34,7 @@ const byId = (a: AgentInfo, b: AgentInfo) => (a.agentId < b.agentId ? -1 : a.age
 
 /** Builds the three `builtin:admin` tools. */
 export function createAdminPack(options: AdminPackOptions): BuiltinPack {
-  const { agents, conversations, ledger, usage } = options;
+  const { agents, conversations, ledger, usage, admission } = options;
   const tools: BuiltinTool[] = [
     {
       definition: def("admin_list_agents", "List connected agents", obj({})),
@@ -106,8 +114,12 @@ export function createAdminPack(options: AdminPackOptions): BuiltinPack {
         if (!target) throw new Error("agent_id is required");
         if (!content) throw new Error("content is required");
         if (target === caller.agentId) throw new Error("cannot send message to self");
+        admission?.maintenance();
         if (!agents.get(target)) throw new Error("sending message: agent not found");
-        return sendAndWait(conversations, caller.agentId, target, content, signal);
+        // The turn counts for the calling agent's principal (store.md §5 inbound actor; ops.md §4.4 budgets).
+        const principalId = agents.get(caller.agentId)?.principalId ?? null;
+        await admission?.budget({ principalId, agentId: target, actor: principalId ?? caller.agentId });
+        return sendAndWait(conversations, caller.agentId, principalId, target, content, signal);
       },
     },
   ];
@@ -118,6 +130,7 @@ export function createAdminPack(options: AdminPackOptions): BuiltinPack {
 async function sendAndWait(
   conversations: AdminPackOptions["conversations"],
   caller: string,
+  callerPrincipalId: string | null,
   target: string,
   content: string,
   signal: AbortSignal,
@@ -132,7 +145,8 @@ async function sendAndWait(
       thread: { frontendName: "agent", externalId: `${caller}:${target}` },
       sender: `admin:${caller}`,
       content,
-      actorPrincipalId: null,
+      actorPrincipalId: callerPrincipalId,
+      ingress: "tool",
       sink: {
         async deliver(event) {
           if (event.kind === "text") chunks.push(event.text);
