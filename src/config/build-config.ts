@@ -173,6 +173,7 @@ export function buildConfig(settings: Settings, warn: (message: string) => void)
       wsMaxSubscriptions: s.int("limits.ws_max_subscriptions"),
       wsMaxConnections: s.int("limits.ws_max_connections"),
       wsMaxConnectionsPerPrincipal: s.int("limits.ws_max_connections_per_principal"),
+      maxDepartedAgents: s.int("limits.max_departed_agents"),
     },
   };
 }

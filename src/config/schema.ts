@@ -78,6 +78,7 @@ export const CONFIG_SCHEMA: SchemaSection = {
     ws_max_subscriptions: "integer",
     ws_max_connections: "integer",
     ws_max_connections_per_principal: "integer",
+    max_departed_agents: "integer",
   },
 };
 
@@ -161,6 +162,7 @@ export function defaultSettings(databasePath: string): Settings {
     "limits.ws_max_subscriptions": 64,
     "limits.ws_max_connections": 10000,
     "limits.ws_max_connections_per_principal": 32,
+    "limits.max_departed_agents": 1000,
   };
 }
 

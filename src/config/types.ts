@@ -28,6 +28,8 @@ export interface GatewayLimits {
   readonly wsMaxConnections: number;
   /** 0 = no cap. */
   readonly wsMaxConnectionsPerPrincipal: number;
+  /** Last-known records of disconnected agents kept for the web admin (oldest dropped first); 0 = none. */
+  readonly maxDepartedAgents: number;
 }
 
 /** One token-bucket family (ops.md §2): `rate` tokens/s (0 disables it), capacity `burst`. */

@@ -71,6 +71,7 @@ function checkLimits(config: GatewayConfig): string | undefined {
     if (!(value > 0)) return `limits.${key} must be greater than 0`;
   }
   if (l.wsMaxConnectionsPerPrincipal < 0) return "limits.ws_max_connections_per_principal must not be negative";
+  if (l.maxDepartedAgents < 0) return "limits.max_departed_agents must not be negative";
   if (l.wsMaxPayloadBytes < 1024 || l.wsMaxPayloadBytes > 67108864) {
     return "limits.ws_max_payload_bytes must be between 1024 and 67108864";
   }

@@ -119,6 +119,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
     tools: packs.catalog,
     packTools: packs.agentTools,
     streamObserver: ops.streams,
+    maxDepartedAgents: config.limits.maxDepartedAgents,
   });
   const approvals = createApprovalService({
     db,

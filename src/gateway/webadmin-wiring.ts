@@ -51,6 +51,7 @@ export async function mountWebAdmin(deps: {
     lifecycle: { isShuttingDown: deps.isShuttingDown },
     sendAdmission: domain.ops.send,
     authFailed: (reason) => domain.ops.webAuthFailed(reason),
+    currency: domain.ops.costs.currency,
   });
   await deps.app.register(webAdmin.plugin);
   webAdmin.start();

@@ -22,8 +22,8 @@ export interface UsageRange {
 }
 
 export interface UsageReportRepository {
-  /** Per-agent totals, total DESC. */
-  byAgent(range: UsageRange): Promise<Array<{ agentId: string } & UsageTotals>>;
+  /** Per-agent totals, total DESC, with the priced cost (Σ `cost_micros`; unpriced rows count 0, ops.md §4.2). */
+  byAgent(range: UsageRange): Promise<Array<{ agentId: string; costMicros: number } & UsageTotals>>;
   /** Tokens (input + output + thinking) per UTC day and agent, days ascending. */
   dailyByAgent(range: UsageRange): Promise<Array<{ day: string; agentId: string; tokens: number }>>;
 }
@@ -41,6 +41,7 @@ export function createUsageReportRepository(db: StoreExecutor): UsageReportRepos
           sql<number>`coalesce(sum(cache_write_tokens), 0)`.as("cache_write"),
           sql<number>`coalesce(sum(thinking_tokens), 0)`.as("thinking"),
           sql<number>`count(distinct request_id)`.as("requests"),
+          sql<number>`coalesce(sum(cost_micros), 0)`.as("cost_micros"),
         ])
         .groupBy("agent_id");
       if (range.since) query = query.where("created_at", ">=", range.since);
@@ -60,6 +61,7 @@ export function createUsageReportRepository(db: StoreExecutor): UsageReportRepos
             thinking,
             total: input + output + thinking,
             requests: Number(r.requests),
+            costMicros: Number(r.cost_micros),
           };
         })
         .sort((a, b) => b.total - a.total || a.agentId.localeCompare(b.agentId));

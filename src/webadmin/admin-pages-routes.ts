@@ -52,6 +52,8 @@ export interface AdminPageDeps {
   links: Pick<LinkService, "approve">;
   registry: Pick<ToolRegistry, "listPacks" | "toolsFor">;
   isAuthEnabled: boolean;
+  /** `costs.currency`, shown beside the usage page's costs (ops.md §4.3). */
+  currency?: string | undefined;
 }
 
 const SECRET_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -542,7 +544,14 @@ export function adminPageRoutes(deps: AdminPageDeps) {
       const [byAgent, daily] = await Promise.all([report.byAgent(range), report.dailyByAgent(range)]);
       const shownDate = (v: string | undefined) => (v ? v.slice(0, 10) : "");
       return page(request, reply, "/admin/usage", (chrome) =>
-        usagePage(chrome, { since: shownDate(range.since), until: shownDate(range.until), totals: sumTotals(byAgent), byAgent, daily }),
+        usagePage(chrome, {
+          since: shownDate(range.since),
+          until: shownDate(range.until),
+          totals: { ...sumTotals(byAgent), costMicros: byAgent.reduce((n, a) => n + a.costMicros, 0) },
+          byAgent,
+          daily,
+          currency: deps.currency ?? "USD",
+        }),
       );
     });
 

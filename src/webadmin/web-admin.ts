@@ -71,6 +71,8 @@ export interface WebAdminDeps {
   sendAdmission?: SendAdmission | undefined;
   /** A refused sign-in (ops.md §1.3 `coven_auth_failures_total{edge="webadmin"}`). */
   authFailed?: ((reason: WebAuthFailure) => void) | undefined;
+  /** `costs.currency`, shown on the usage page. */
+  currency?: string | undefined;
 }
 
 export interface WebAdmin {
@@ -159,6 +161,7 @@ export function createWebAdmin(deps: WebAdminDeps): WebAdmin {
           links: deps.links,
           registry: deps.registry,
           isAuthEnabled: deps.isAuthEnabled,
+          currency: deps.currency,
         }),
       );
       await web.register(activityRoutes(ctx));

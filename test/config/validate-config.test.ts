@@ -136,4 +136,11 @@ describe("auth.lockout and limits validation", () => {
       "limits.request_queue_low must be less than limits.request_queue_high",
     );
   });
+
+  it("takes limits.max_departed_agents (default 1000, 0 keeps none) and refuses a negative one", () => {
+    expect(loadText(fx, "").config.limits.maxDepartedAgents).toBe(1000);
+    expect(loadText(fx, "limits:\n  max_departed_agents: 0\n").config.limits.maxDepartedAgents).toBe(0);
+    expect(loadText(fx, "limits:\n  max_departed_agents: 25\n").config.limits.maxDepartedAgents).toBe(25);
+    expect(fail("limits:\n  max_departed_agents: -1\n")).toBe("limits.max_departed_agents must not be negative");
+  });
 });

@@ -295,3 +295,30 @@ describe("web admin detail pages", () => {
     expect(webErrorOf(new GatewayError("FAILED_PRECONDITION", "tool approval already resolved"), "Failed")).toEqual({ status: 409, message: "tool approval already resolved", isUnexpected: false });
   });
 });
+
+describe("web admin offline agents cap", () => {
+  let gw: TestGateway;
+  let b: Browser;
+  const cleanups = createCleanups();
+
+  beforeAll(async () => {
+    gw = await startWebGateway({ authOff: true, mutate: (config) => ({ ...config, limits: { ...config.limits, maxDepartedAgents: 1 } }) });
+    b = await signedIn(gw);
+  });
+  afterAll(async () => {
+    await cleanups.run();
+    await gw.stop();
+  });
+
+  it("keeps only limits.max_departed_agents offline records from the gateway config, dropping the oldest", async () => {
+    for (const id of ["first-out", "second-out"]) {
+      const { agent } = await connectAgent(cleanups, gw.grpcAddr, id);
+      agent.close();
+      await vi.waitFor(() => expect(gw.gateway.domain.agents.listDeparted().some((d) => d.info.agentId === id)).toBe(true), { timeout: 5_000 });
+    }
+    expect(gw.gateway.domain.agents.listDeparted().map((d) => d.info.agentId)).toEqual(["second-out"]);
+    const list = await b.get("/admin/agents");
+    expect(list.body).toContain('<td class="mono">second-out</td>');
+    expect(list.body).not.toContain('<td class="mono">first-out</td>');
+  });
+});

@@ -302,11 +302,28 @@ export interface UsageTotalsView {
   requests: number;
 }
 
+/** A cost in millionths of the currency unit as a decimal: at least two places, more only when they are not 0. */
+export function formatCost(micros: number): string {
+  const exact = (micros / 1_000_000).toFixed(6).replace(/0+$/, "");
+  const [whole, fraction = ""] = exact.split(".");
+  return `${whole}.${fraction.padEnd(2, "0")}`;
+}
+
 export function usagePage(
   chrome: PageChrome,
-  data: { since: string; until: string; totals: UsageTotalsView; byAgent: ReadonlyArray<{ agentId: string } & UsageTotalsView>; daily: readonly DailyTokens[] },
+  data: {
+    since: string;
+    until: string;
+    totals: UsageTotalsView & { costMicros: number };
+    byAgent: ReadonlyArray<{ agentId: string; costMicros: number } & UsageTotalsView>;
+    daily: readonly DailyTokens[];
+    /** `costs.currency` (ops.md §4.3): costs are shown beside tokens. */
+    currency: string;
+  },
 ): SafeHtml {
-  const row = (t: UsageTotalsView) => html`<td>${t.input}</td><td>${t.output}</td><td>${t.cacheRead}</td><td>${t.cacheWrite}</td><td>${t.thinking}</td><td>${t.total}</td><td>${t.requests}</td>`;
+  const row = (t: UsageTotalsView & { costMicros: number }) =>
+    html`<td>${t.input}</td><td>${t.output}</td><td>${t.cacheRead}</td><td>${t.cacheWrite}</td><td>${t.thinking}</td><td>${t.total}</td><td>${t.requests}</td><td data-testid="cost">${formatCost(t.costMicros)}</td>`;
+  const costHeader = `Cost (${data.currency})`;
   return layoutPage({
     title: "Usage",
     chrome,
@@ -315,10 +332,10 @@ export function usagePage(
 <label>Since <input type="date" name="since" value="${data.since}"></label>
 <label>Until (exclusive) <input type="date" name="until" value="${data.until}"></label>
 <button type="submit" class="secondary">Apply</button></form>
-<table data-testid="usage-totals"><tr><th>Input</th><th>Output</th><th>Cache read</th><th>Cache write</th><th>Thinking</th><th>Total</th><th>Requests</th></tr><tr>${row(data.totals)}</tr></table>
+<table data-testid="usage-totals"><tr><th>Input</th><th>Output</th><th>Cache read</th><th>Cache write</th><th>Thinking</th><th>Total</th><th>Requests</th><th>${costHeader}</th></tr><tr>${row(data.totals)}</tr></table>
 ${usageChart(data.daily)}
 <h2>Per agent</h2>${table(
-      ["Agent", "Input", "Output", "Cache read", "Cache write", "Thinking", "Total", "Requests"],
+      ["Agent", "Input", "Output", "Cache read", "Cache write", "Thinking", "Total", "Requests", costHeader],
       data.byAgent.map((a) => html`<tr><td class="mono">${a.agentId}</td>${row(a)}</tr>`),
       "No usage recorded in this range.",
     )}`,
