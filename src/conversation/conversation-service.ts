@@ -7,11 +7,12 @@ import { isoTimestamp, type Clock } from "../lib/clock.js";
 import { GatewayError, isGatewayError } from "../lib/gateway-error.js";
 import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
-import { createIdempotencyRepository } from "../store/idempotency-repository.js";
-import { createLedgerRepository, type LedgerRepository } from "../store/ledger-repository.js";
-import { inTransaction, type StoreExecutor } from "../store/transaction.js";
-import { createThreadRepository } from "../store/thread-repository.js";
+import { createIdempotencyRepository, insertIdempotencyKey } from "../store/idempotency-repository.js";
+import { appendLedgerEvent, type LedgerRepository } from "../store/ledger-repository.js";
+import type { StoreExecutor } from "../store/transaction.js";
+import { threadWrites } from "../store/thread-repository.js";
 import type { UsageRepository } from "../store/usage-repository.js";
+import type { WriteBatcher } from "../store/write-batcher.js";
 import type { EventHub } from "./event-hub.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { resolveThread, type ThreadTarget } from "./thread-resolver.js";
@@ -57,6 +58,9 @@ interface InFlight {
 
 export interface ConversationServiceDeps {
   db: StoreExecutor;
+  /** The store's group commit (write-batcher.ts); the turn's first write runs in it. */
+  writes: WriteBatcher;
+  /** Built over `db` with the same `writes`, so a turn's rows are group-committed too. */
   ledger: LedgerRepository;
   usage: UsageRepository;
   agents: AgentManager;
@@ -117,22 +121,28 @@ export class ConversationService {
     const now = this.#now();
     const requestId = ids.uuid();
     const idem = input.idempotency;
-    // Thread, user message and idempotency key commit together: one commit per send instead of two.
+    // Thread, user message and idempotency key commit together, as one unit of the store's group commit: prepared
+    // statements, one transaction shared with the other turns' writes of this event-loop turn.
     const began = performance.now();
-    const { thread, userMessage } = await inTransaction(this.#deps.db, async (trx) => {
-      const thread = await resolveThread(createThreadRepository(trx), ids, now, { ...input.thread, agentId: input.agentId });
-      const event = await createLedgerRepository(trx, this.#deps.clock, ids).append({
-        conversationKey: input.agentId,
-        threadId: thread.id,
-        requestId,
-        direction: "inbound_to_agent",
-        author: input.sender,
-        type: "message",
-        text: input.content,
-        actorPrincipalId: input.actorPrincipalId,
-      });
+    const { thread, userMessage } = await this.#deps.writes.run((ctx) => {
+      const thread = resolveThread(threadWrites(ctx), ids, now, { ...input.thread, agentId: input.agentId });
+      const event = appendLedgerEvent(
+        ctx,
+        {
+          conversationKey: input.agentId,
+          threadId: thread.id,
+          requestId,
+          direction: "inbound_to_agent",
+          author: input.sender,
+          type: "message",
+          text: input.content,
+          actorPrincipalId: input.actorPrincipalId,
+        },
+        isoTimestamp(this.#deps.clock.now()),
+        ids,
+      );
       if (idem) {
-        await createIdempotencyRepository(trx).insert({
+        insertIdempotencyKey(ctx, {
           scope: idem.scope,
           key: idem.key,
           requestHash: idem.requestHash,

@@ -2,7 +2,7 @@
 // ABOUTME: Races on the unique (frontend_name, external_id) key resolve to the thread that won.
 import { GatewayError } from "../lib/gateway-error.js";
 import type { IdSource } from "../lib/ids.js";
-import type { Thread, ThreadRepository } from "../store/thread-repository.js";
+import type { Thread, ThreadWrites } from "../store/thread-repository.js";
 
 export interface ThreadTarget {
   /** A client-supplied thread id (kept as given when new). */
@@ -15,19 +15,20 @@ export interface ThreadTarget {
 
 /**
  * Resolves the thread of a turn. With a thread id: that thread if it exists (whoever created it), else a new one
- * with that id; without: the thread holding the pair, else a new one. Throws INTERNAL if no thread can be had.
+ * with that id; without: the thread holding the pair, else a new one. Synchronous, inside the transaction of the
+ * turn's first write (a `WriteBatcher` unit). Throws INTERNAL if no thread can be had.
  */
-export async function resolveThread(
-  threads: ThreadRepository,
+export function resolveThread(
+  threads: ThreadWrites,
   ids: IdSource,
   now: string,
   target: ThreadTarget,
-): Promise<Thread> {
+): Thread {
   if (target.threadId) {
-    const existing = await threads.findById(target.threadId);
+    const existing = threads.findById(target.threadId);
     if (existing) return existing;
     const externalId = target.externalId ?? target.threadId;
-    const created = await threads.insert({
+    const created = threads.insert({
       id: target.threadId,
       frontendName: target.frontendName,
       externalId,
@@ -35,7 +36,7 @@ export async function resolveThread(
       now,
     });
     if (created) return created;
-    const again = (await threads.findById(target.threadId)) ?? (await threads.findByPair(target.frontendName, externalId));
+    const again = threads.findById(target.threadId) ?? threads.findByPair(target.frontendName, externalId);
     if (again) return again;
     throw new GatewayError("INTERNAL", "thread could not be resolved");
   }
@@ -43,12 +44,12 @@ export async function resolveThread(
   const externalId = target.externalId ?? id;
   // A fresh id as the external id cannot be taken yet, so only a caller-chosen pair needs the lookup.
   if (target.externalId !== undefined) {
-    const byPair = await threads.findByPair(target.frontendName, externalId);
+    const byPair = threads.findByPair(target.frontendName, externalId);
     if (byPair) return byPair;
   }
-  const created = await threads.insert({ id, frontendName: target.frontendName, externalId, agentId: target.agentId, now });
+  const created = threads.insert({ id, frontendName: target.frontendName, externalId, agentId: target.agentId, now });
   if (created) return created;
-  const winner = await threads.findByPair(target.frontendName, externalId);
+  const winner = threads.findByPair(target.frontendName, externalId);
   if (winner) return winner;
   throw new GatewayError("INTERNAL", "thread could not be resolved");
 }

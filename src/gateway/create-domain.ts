@@ -20,6 +20,7 @@ import { createLedgerRepository, type LedgerRepository } from "../store/ledger-r
 import type { Database } from "../store/schema.js";
 import { createThreadRepository, type ThreadRepository } from "../store/thread-repository.js";
 import { createUsageRepository, type UsageRepository } from "../store/usage-repository.js";
+import type { WriteBatcher } from "../store/write-batcher.js";
 import type { Kysely } from "kysely";
 import { createIdentity, prepareIdentity, type GatewayIdentity } from "./identity-wiring.js";
 import { registerBuiltinPacks } from "../packs/builtin/builtin-packs.js";
@@ -31,6 +32,8 @@ export interface DomainOptions {
   config: GatewayConfig;
   /** An opened store whose migrations have run. */
   db: Kysely<Database>;
+  /** That store's group commit of the turn hot path (`StoreDatabase.writes`). */
+  writes: WriteBatcher;
   clock: Clock;
   ids: IdSource;
   log: Logger;
@@ -100,7 +103,7 @@ export function principalRemovedEnd(reason: "revoked" | "deleted"): StreamEnd {
 
 /** Builds the domain; nothing touches the store until `start`. Throws GatewayError INVALID_ARGUMENT for a short JWT secret. */
 export function createDomain(options: DomainOptions): GatewayDomain {
-  const { config, db, clock, ids, log, env } = options;
+  const { config, db, writes, clock, ids, log, env } = options;
   const httpPort = options.httpPort ?? (() => 0);
   const grpcPort = options.grpcPort ?? (() => 0);
   const identity = createIdentity({ config, db, clock, ids, log });
@@ -132,9 +135,9 @@ export function createDomain(options: DomainOptions): GatewayDomain {
     guard: ops.approvalGuard,
   });
   const questions = createQuestionRouter({ db, hub, clock, ids, log });
-  const ledger = createLedgerRepository(db, clock, ids);
+  const ledger = createLedgerRepository(db, clock, ids, writes);
   const usage = createUsageRepository(db);
-  const conversations = new ConversationService({ db, ledger: ops.meterLedger(ledger), usage, agents, hub, clock, ids, log, approvals, observer: ops.turns });
+  const conversations = new ConversationService({ db, writes, ledger: ops.meterLedger(ledger), usage, agents, hub, clock, ids, log, approvals, observer: ops.turns });
   registerBuiltinPacks(packs.registry, {
     db,
     clock,

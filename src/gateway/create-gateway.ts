@@ -98,7 +98,7 @@ export function createGateway(config: GatewayConfig, overrides: GatewayOverrides
     if (!isMemoryDatabase(config.database.path)) dbLock = acquireDatabaseLock(config.database.path);
     store = await openDatabase({ path: config.database.path, log });
     const dbPath = config.database.path;
-    domain = createDomain({ config, db: store.db, dbPath, clock, ids, log, env, httpPort: () => boundHttpPort, grpcPort: () => boundGrpcPort });
+    domain = createDomain({ config, db: store.db, writes: store.writes, dbPath, clock, ids, log, env, httpPort: () => boundHttpPort, grpcPort: () => boundGrpcPort });
     await domain.start();
     const { agents, identity, packs } = domain;
     grpc = buildGatewayGrpc({ domain, config, log, auth: overrides.rpcAuth });

@@ -9,6 +9,7 @@ import type { Logger } from "../lib/logger.js";
 import { migrationProvider } from "./migrations/index.js";
 import type { Database } from "./schema.js";
 import { withStatementCache } from "./statement-cache.js";
+import { createWriteBatcher, type WriteBatcher } from "./write-batcher.js";
 
 export interface OpenDatabaseOptions {
   /** File path, or `:memory:` for a private in-memory database. */
@@ -19,8 +20,10 @@ export interface OpenDatabaseOptions {
 /** An open, fully migrated database. */
 export interface StoreDatabase {
   db: Kysely<Database>;
+  /** Group commit of the turn hot path's prepared-statement writes, over the same connection (write-batcher.ts). */
+  writes: WriteBatcher;
   path: string;
-  /** Closes the connection; later calls are no-ops. */
+  /** Commits queued writes, then closes the connection; later calls are no-ops. */
   close(): Promise<void>;
 }
 
@@ -92,13 +95,16 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<StoreD
     await db.destroy();
     throw err;
   }
+  const writes = createWriteBatcher(sqlite, db);
   let closed = false;
   return {
     db,
+    writes,
     path,
     close: async () => {
       if (closed) return;
       closed = true;
+      await writes.flush();
       await db.destroy();
     },
   };

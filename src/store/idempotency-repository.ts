@@ -3,6 +3,7 @@
 import type { Selectable } from "kysely";
 import type { IdempotencyKeyRow } from "./schema.js";
 import type { StoreExecutor } from "./transaction.js";
+import type { WriteContext } from "./write-batcher.js";
 
 /** A stored idempotency key: the fingerprint of the first call and what it produced. */
 export interface IdempotencyKey {
@@ -97,4 +98,22 @@ export function createIdempotencyRepository(db: StoreExecutor): IdempotencyRepos
       return Number(result.numDeletedRows);
     },
   };
+}
+
+/** `insert`'s upsert as one prepared statement (a live row for the key wins; an expired one is taken over). */
+const INSERT_KEY_SQL =
+  "INSERT INTO idempotency_keys (scope, key, request_hash, message_id, thread_id, request_id, created_at, expires_at) " +
+  "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, " +
+  "message_id = excluded.message_id, thread_id = excluded.thread_id, request_id = excluded.request_id, " +
+  "created_at = excluded.created_at, expires_at = excluded.expires_at WHERE idempotency_keys.expires_at <= excluded.created_at";
+
+/**
+ * `IdempotencyRepository.insert` for a `WriteBatcher` unit (write-batcher.ts): synchronous, inside the transaction
+ * that writes the user message. Returns false (and writes nothing) when a live row already holds the key.
+ */
+export function insertIdempotencyKey(ctx: WriteContext, key: IdempotencyKey): boolean {
+  const result = ctx
+    .statement(INSERT_KEY_SQL)
+    .run(key.scope, key.key, key.requestHash, key.messageId, key.threadId, key.requestId, key.createdAt, key.expiresAt);
+  return result.changes > 0;
 }

@@ -1,12 +1,12 @@
 // ABOUTME: The append-only conversation ledger (store.md §2, §5, §6): append with the timestamp rule, and reads.
 // ABOUTME: `seq` is the only order; timestamps never decrease along it, so time filters and seq agree.
-import { sql, type Selectable } from "kysely";
+import { CompiledQuery, type Selectable } from "kysely";
 import { isoTimestamp, type Clock } from "../lib/clock.js";
 import { randomIds, type IdSource } from "../lib/ids.js";
 import { normalizePageLimit, encodeCursor } from "./cursor.js";
 import type { LedgerDirection, LedgerEventRow, LedgerEventType } from "./schema.js";
 import { inTransaction, type StoreExecutor } from "./transaction.js";
-import { createUsageRepository } from "./usage-repository.js";
+import type { WriteBatcher, WriteContext } from "./write-batcher.js";
 
 /** A ledger row to append; the store assigns seq and timestamp. */
 export interface NewLedgerEvent {
@@ -110,12 +110,90 @@ function toEvent(row: Selectable<LedgerEventRow>): LedgerEvent {
 }
 
 /**
- * Creates the ledger repository over `db` (the database or a transaction, see transaction.ts). `append` joins
- * the caller's transaction when `db` is one, so the user message and its idempotency key commit together.
- * Methods throw only driver errors (e.g. an unknown thread_id violates the foreign key); edges map them to
- * INTERNAL.
+ * The one append statement, shared by the prepared hot path and the Kysely path: timestamp = max(now, the previous
+ * row's timestamp) computed in the same statement, so timestamps never decrease along seq; migration 0002's trigger
+ * moves threads.updated_at.
  */
-export function createLedgerRepository(db: StoreExecutor, clock: Clock, ids: IdSource = randomIds): LedgerRepository {
+const APPEND_SQL =
+  "INSERT INTO ledger_events (event_id, conversation_key, thread_id, request_id, direction, author, type, text, " +
+  "raw_transport, raw_payload_ref, actor_principal_id, actor_member_id, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, " +
+  "max(?, coalesce((SELECT timestamp FROM ledger_events ORDER BY seq DESC LIMIT 1), ''))) RETURNING seq, timestamp";
+
+/** Links a request's unlinked usage rows to its final (or partial) message. */
+const LINK_USAGE_SQL = "UPDATE message_usage SET message_id = ? WHERE request_id = ? AND message_id IS NULL";
+
+type AppendRow = Omit<Selectable<LedgerEventRow>, "seq" | "timestamp" | "actor_member_id">;
+
+function appendRow(input: NewLedgerEvent, ids: IdSource): AppendRow {
+  return {
+    event_id: input.eventId ?? ids.uuid(),
+    conversation_key: input.conversationKey,
+    thread_id: input.threadId ?? null,
+    request_id: input.requestId ?? null,
+    direction: input.direction,
+    author: input.author,
+    type: input.type,
+    text: input.text ?? null,
+    raw_transport: input.rawTransport ?? null,
+    raw_payload_ref: input.rawPayloadRef ?? null,
+    actor_principal_id: input.actorPrincipalId ?? null,
+  };
+}
+
+function appendParams(row: AppendRow, now: string): unknown[] {
+  return [
+    row.event_id,
+    row.conversation_key,
+    row.thread_id,
+    row.request_id,
+    row.direction,
+    row.author,
+    row.type,
+    row.text,
+    row.raw_transport,
+    row.raw_payload_ref,
+    row.actor_principal_id,
+    now,
+  ];
+}
+
+function appended(row: AppendRow, inserted: { seq: number; timestamp: string }): LedgerEvent {
+  return toEvent({ ...row, actor_member_id: null, seq: inserted.seq, timestamp: inserted.timestamp });
+}
+
+/**
+ * Appends one event with prepared statements, synchronously, inside the transaction the caller holds (a
+ * `WriteBatcher` unit, see write-batcher.ts). With `linkUsageForRequestId` the request's usage rows are linked to
+ * the new event in the same transaction. Throws the driver's error (e.g. an unknown thread_id).
+ */
+export function appendLedgerEvent(
+  ctx: WriteContext,
+  input: NewLedgerEvent,
+  now: string,
+  ids: IdSource,
+  options: AppendOptions = {},
+): LedgerEvent {
+  const row = appendRow(input, ids);
+  const inserted = ctx.statement(APPEND_SQL).get(...appendParams(row, now)) as { seq: number; timestamp: string };
+  if (options.linkUsageForRequestId !== undefined) {
+    ctx.statement(LINK_USAGE_SQL).run(row.event_id, options.linkUsageForRequestId);
+  }
+  return appended(row, inserted);
+}
+
+/**
+ * Creates the ledger repository over `db` (the database or a transaction, see transaction.ts). With `writes`
+ * (the store's `WriteBatcher`) `append` is a prepared statement group-committed with the other writes of the same
+ * event-loop turn; inside a caller's transaction, or without `writes`, it runs the same statement through Kysely
+ * and joins that transaction. Methods throw only driver errors (e.g. an unknown thread_id violates the foreign
+ * key); edges map them to INTERNAL.
+ */
+export function createLedgerRepository(
+  db: StoreExecutor,
+  clock: Clock,
+  ids: IdSource = randomIds,
+  writes?: WriteBatcher,
+): LedgerRepository {
   const newest = async (column: "thread_id" | "conversation_key", value: string, n: number) => {
     if (n <= 0) return [];
     const rows = await db
@@ -129,43 +207,24 @@ export function createLedgerRepository(db: StoreExecutor, clock: Clock, ids: IdS
   };
 
   return {
-    /**
-     * Appends one event with a single INSERT: timestamp = max(clock now, previous row's timestamp) computed in the
-     * same statement, a fresh event_id unless given; migration 0002's trigger moves threads.updated_at. With
-     * `linkUsageForRequestId` the request's usage rows are linked to the new event in the same transaction.
-     */
     async append(input, options = {}) {
+      if (writes !== undefined && !db.isTransaction) {
+        return writes.run((ctx) => appendLedgerEvent(ctx, input, isoTimestamp(clock.now()), ids, options));
+      }
       const insert = async (executor: StoreExecutor): Promise<LedgerEvent> => {
-        const now = isoTimestamp(clock.now());
-        const row = {
-          event_id: input.eventId ?? ids.uuid(),
-          conversation_key: input.conversationKey,
-          thread_id: input.threadId ?? null,
-          request_id: input.requestId ?? null,
-          direction: input.direction,
-          author: input.author,
-          type: input.type,
-          text: input.text ?? null,
-          raw_transport: input.rawTransport ?? null,
-          raw_payload_ref: input.rawPayloadRef ?? null,
-          actor_principal_id: input.actorPrincipalId ?? null,
-          actor_member_id: null,
-        };
-        const inserted = await executor
-          .insertInto("ledger_events")
-          .values({
-            ...row,
-            timestamp: sql<string>`max(${now}, coalesce((select timestamp from ledger_events order by seq desc limit 1), ''))`,
-          })
-          .returning(["seq", "timestamp"])
-          .executeTakeFirstOrThrow();
-        return toEvent({ ...row, seq: inserted.seq, timestamp: inserted.timestamp });
+        const row = appendRow(input, ids);
+        const result = await executor.executeQuery<{ seq: number; timestamp: string }>(
+          CompiledQuery.raw(APPEND_SQL, appendParams(row, isoTimestamp(clock.now()))),
+        );
+        const inserted = result.rows[0];
+        if (inserted === undefined) throw new Error("ledger append returned no row");
+        return appended(row, inserted);
       };
       const linkTo = options.linkUsageForRequestId;
       if (linkTo === undefined) return insert(db);
       return inTransaction(db, async (trx) => {
         const event = await insert(trx);
-        await createUsageRepository(trx).linkMessage(linkTo, event.eventId);
+        await trx.executeQuery(CompiledQuery.raw(LINK_USAGE_SQL, [event.eventId, linkTo]));
         return event;
       });
     },

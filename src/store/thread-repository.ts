@@ -4,6 +4,7 @@ import type { Selectable } from "kysely";
 import type { ThreadRow } from "./schema.js";
 import { isUniqueViolation } from "./sqlite-errors.js";
 import type { StoreExecutor } from "./transaction.js";
+import type { WriteContext } from "./write-batcher.js";
 
 /** A conversation thread. `updatedAt` moves with every ledger event appended to it. */
 export interface Thread {
@@ -136,6 +137,37 @@ export function createThreadRepository(db: StoreExecutor): ThreadRepository {
         throw err;
       }
       return toThread(row);
+    },
+  };
+}
+
+/** The thread reads and the insert of the turn path, synchronous, for a `WriteBatcher` unit (write-batcher.ts). */
+export interface ThreadWrites {
+  findById(id: string): Thread | undefined;
+  findByPair(frontendName: string, externalId: string): Thread | undefined;
+  /** Inserts the thread; `undefined` when its id or its (frontend_name, external_id) pair is already taken. */
+  insert(thread: NewThread): Thread | undefined;
+}
+
+const THREAD_BY_ID_SQL = "SELECT * FROM threads WHERE id = ?";
+const THREAD_BY_PAIR_SQL = "SELECT * FROM threads WHERE frontend_name = ? AND external_id = ?";
+const INSERT_THREAD_SQL =
+  "INSERT INTO threads (id, frontend_name, external_id, agent_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)";
+
+/** The same reads and insert as `createThreadRepository`, as prepared statements inside the caller's transaction. */
+export function threadWrites(ctx: WriteContext): ThreadWrites {
+  const found = (row: unknown) => (row === undefined ? undefined : toThread(row as Selectable<ThreadRow>));
+  return {
+    findById: (id) => found(ctx.statement(THREAD_BY_ID_SQL).get(id)),
+    findByPair: (frontendName, externalId) => found(ctx.statement(THREAD_BY_PAIR_SQL).get(frontendName, externalId)),
+    insert(thread) {
+      try {
+        ctx.statement(INSERT_THREAD_SQL).run(thread.id, thread.frontendName, thread.externalId, thread.agentId, thread.now, thread.now);
+      } catch (err) {
+        if (isUniqueViolation(err)) return undefined;
+        throw err;
+      }
+      return { id: thread.id, frontendName: thread.frontendName, externalId: thread.externalId, agentId: thread.agentId, createdAt: thread.now, updatedAt: thread.now };
     },
   };
 }

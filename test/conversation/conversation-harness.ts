@@ -105,11 +105,12 @@ export function buildDomain(store: StoreDatabase, clock: Clock, options: { appro
     now: () => clock.now(),
   });
   const hub = new EventHub();
-  const ledger = createLedgerRepository(db, clock, randomIds);
+  const ledger = createLedgerRepository(db, clock, randomIds, store.writes);
   const approvals = createApprovalService({ db, agents, hub, clock, ids: randomIds, log, timeoutMs: options.approvalTimeoutMs });
   const questions = createQuestionRouter({ db, hub, clock, ids: randomIds, log });
   const conversations = new ConversationService({
     db,
+    writes: store.writes,
     ledger,
     usage: createUsageRepository(db),
     agents,

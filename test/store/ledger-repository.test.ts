@@ -1,7 +1,8 @@
 // ABOUTME: Tests the ledger repository: seq order, the non-decreasing timestamp rule, paging and reads.
-// ABOUTME: Also usage linking and thread updated_at on append, and joining an enclosing transaction.
+// ABOUTME: Append runs through Kysely and through the group commit alike: usage linking, thread updated_at, transactions.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { isUuid } from "../../src/lib/ids.js";
+import type { Clock } from "../../src/lib/clock.js";
+import { isUuid, randomIds } from "../../src/lib/ids.js";
 import { decodeCursor } from "../../src/store/cursor.js";
 import { createLedgerRepository, type LedgerRepository, type NewLedgerEvent } from "../../src/store/ledger-repository.js";
 import { createThreadRepository } from "../../src/store/thread-repository.js";
@@ -40,7 +41,15 @@ async function appendAt(times: string[], overrides: Partial<NewLedgerEvent> = {}
   return out;
 }
 
-describe("append", () => {
+describe.each([
+  ["through Kysely", false],
+  ["group-committed with prepared statements", true],
+])("append (%s)", (_how, batched) => {
+  const repo = (db: typeof temp.store.db, c: Clock) => createLedgerRepository(db, c, randomIds, batched ? temp.store.writes : undefined);
+  beforeEach(() => {
+    ledger = repo(temp.store.db, clock);
+  });
+
   it("returns the stored event with a UUIDv4 event_id, a strictly increasing seq and resolved nulls", async () => {
     const a = await ledger.append(event());
     const b = await ledger.append(event({ author: "bob" }));
@@ -92,7 +101,7 @@ describe("append", () => {
   it("keeps seq and timestamps ordered under concurrent appends", async () => {
     let tick = 0;
     const jumpy = { now: () => new Date(Date.UTC(2025, 0, 1, 0, 0, (tick++ * 7) % 11)) };
-    const concurrent = createLedgerRepository(temp.store.db, jumpy);
+    const concurrent = repo(temp.store.db, jumpy);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => concurrent.append(event({ text: `c${i}` }))));
     const stored = await ledger.newestInConversation("agent-1", 100);
     expect(new Set(results.map((e) => e.seq)).size).toBe(20);
@@ -156,11 +165,11 @@ describe("append", () => {
   it("joins an enclosing transaction and rolls back with it", async () => {
     await expect(
       temp.store.db.transaction().execute(async (trx) => {
-        await createLedgerRepository(trx, clock).append(event({ text: "rolled back" }));
+        await repo(trx, clock).append(event({ text: "rolled back" }));
         throw new Error("abort");
       }),
     ).rejects.toThrow("abort");
-    const committed = await temp.store.db.transaction().execute(async (trx) => createLedgerRepository(trx, clock).append(event({ text: "kept" })));
+    const committed = await temp.store.db.transaction().execute(async (trx) => repo(trx, clock).append(event({ text: "kept" })));
     const all = await ledger.newestInConversation("agent-1", 10);
     expect(all.map((e) => e.text)).toEqual(["kept"]);
     expect(all[0]).toEqual(committed);

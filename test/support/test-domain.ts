@@ -41,6 +41,7 @@ export async function startTestDomain(options: TestDomainOptions = {}): Promise<
   const domain = createDomain({
     config,
     db: store.db,
+    writes: store.writes,
     clock: options.clock ?? systemClock,
     ids: options.ids ?? randomIds,
     log,
