@@ -1,7 +1,7 @@
 // ABOUTME: The coven-gateway CLI: usage and exit codes, serve with and without a config file (exit 1 when a shutdown step fails),
 // ABOUTME: health/agents probes, and real child processes: exit 0 on SIGTERM or SIGHUP with an agent connected, no EPIPE.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { main } from "../../cmd/coven-gateway/main.js";
 import type { CliIo } from "../../cmd/coven-gateway/cli-io.js";
+import { BUILD_DIST_TIMEOUT_MS, buildDist } from "../support/build-dist.js";
 import { covenControlClient, ThirdPartyAgentStream } from "../support/proto-client.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -216,12 +217,7 @@ describe("coven-gateway serve", () => {
 });
 
 describe("coven-gateway as a process", () => {
-  beforeAll(() => {
-    execFileSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, "tsconfig.build.json")], {
-      cwd: ROOT,
-      stdio: "ignore",
-    });
-  }, 120_000);
+  beforeAll(buildDist, BUILD_DIST_TIMEOUT_MS);
 
   it.each(["SIGTERM", "SIGHUP"] as const)("exits 0 within a few seconds of %s with an agent connected", async (signal) => {
     const dir = tempDir();

@@ -1,10 +1,11 @@
 // ABOUTME: Crash recovery through the real executable: SIGKILL a coven-gateway child mid-turn, restart it on the
 // ABOUTME: same database, and read the interrupted turn's `gateway restarted` row from history.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { BUILD_DIST_TIMEOUT_MS, buildDist } from "../support/build-dist.js";
 import { covenControlClient, ThirdPartyAgentStream } from "../support/proto-client.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -58,12 +59,7 @@ interface HistoryEvent {
 }
 
 describe("coven-gateway crash recovery", () => {
-  beforeAll(() => {
-    execFileSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, "tsconfig.build.json")], {
-      cwd: ROOT,
-      stdio: "ignore",
-    });
-  }, 120_000);
+  beforeAll(buildDist, BUILD_DIST_TIMEOUT_MS);
 
   it("closes a turn that was in flight at SIGKILL with one `gateway restarted` error after restart", async () => {
     const dir = mkdtempSync(join(tmpdir(), "coven-crash-"));
