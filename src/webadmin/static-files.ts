@@ -1,7 +1,7 @@
 // ABOUTME: Serves the web admin's assets under /static/ from memory with `Cache-Control: no-cache` and an ETag.
-// ABOUTME: The passkey library is @simplewebauthn/browser's own UMD bundle, resolved from node_modules at startup.
+// ABOUTME: The passkey library is @simplewebauthn/browser's UMD bundle, copied into static/vendor/ at build time.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, extname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,7 +53,18 @@ function asset(body: Buffer, path: string): StaticAsset {
   };
 }
 
-/** Loads every file under `root` plus the vendored bundle, keyed by the path after `/static/`. */
+/** Copies the bundle to `<root>/vendor/` (the build step, cmd/copy-webauthn-bundle.ts); returns the target path. */
+export function copyVendoredWebAuthnBundle(root: string, bundlePath: string = webAuthnBundlePath()): string {
+  const target = join(root, ...WEBAUTHN_BUNDLE_PATH.split("/"));
+  mkdirSync(dirname(target), { recursive: true });
+  copyFileSync(bundlePath, target);
+  return target;
+}
+
+/**
+ * Loads every file under `root`, keyed by the path after `/static/`. The passkey bundle is the build-time copy in
+ * `vendor/`; a checkout that was never built reads it from `bundlePath` (the package) instead.
+ */
 export function loadStaticAssets(root: string, bundlePath: string = webAuthnBundlePath()): Map<string, StaticAsset> {
   const assets = new Map<string, StaticAsset>();
   const walk = (dir: string) => {
@@ -64,7 +75,7 @@ export function loadStaticAssets(root: string, bundlePath: string = webAuthnBund
     }
   };
   walk(root);
-  assets.set(WEBAUTHN_BUNDLE_PATH, asset(readFileSync(bundlePath), bundlePath));
+  if (!assets.has(WEBAUTHN_BUNDLE_PATH)) assets.set(WEBAUTHN_BUNDLE_PATH, asset(readFileSync(bundlePath), bundlePath));
   return assets;
 }
 

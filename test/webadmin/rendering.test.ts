@@ -1,8 +1,12 @@
 // ABOUTME: Web admin rendering (web-admin.md §1, §9): escaping template tag, no inline scripts or handlers, static
 // ABOUTME: assets with no-cache + ETag, and the byte-exact CSP on pages, JSON, SSE, MCP, static files and 404s.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { html, jsonScript } from "../../web-admin/templates/html.js";
+import { copyVendoredWebAuthnBundle, loadStaticAssets, webAuthnBundlePath, WEBAUTHN_BUNDLE_PATH } from "../../src/webadmin/static-files.js";
 import type { TestGateway } from "../support/gateway-harness.js";
 import { Browser, signedIn, startWebGateway } from "./support.js";
 
@@ -17,6 +21,27 @@ function assertNoInlineCode(page: string): void {
   expect(page).not.toMatch(/<[^>]+\son[a-z]+\s*=/i);
   expect(page).not.toMatch(/javascript:/i);
 }
+
+describe("the vendored passkey bundle", () => {
+  it("is copied at build time into static/vendor/ and served from that copy; an unbuilt tree reads the package", () => {
+    const root = mkdtempSync(join(tmpdir(), "coven-static-"));
+    try {
+      writeFileSync(join(root, "app.css"), "body{}");
+      const pkg = join(root, "..", `${root.split("/").pop() ?? "x"}-pkg.js`);
+      writeFileSync(pkg, "/* package copy */");
+      expect(loadStaticAssets(root, pkg).get(WEBAUTHN_BUNDLE_PATH)?.body.toString()).toBe("/* package copy */");
+      const target = copyVendoredWebAuthnBundle(root);
+      expect(target).toBe(join(root, "vendor", "simplewebauthn-browser.umd.min.js"));
+      expect(readFileSync(target)).toEqual(readFileSync(webAuthnBundlePath()));
+      expect(webAuthnBundlePath()).toMatch(/@simplewebauthn[\\/]browser[\\/]dist[\\/]bundle[\\/]index\.umd\.min\.js$/);
+      const served = loadStaticAssets(root, pkg).get(WEBAUTHN_BUNDLE_PATH);
+      expect(served?.body.toString()).toContain("SimpleWebAuthnBrowser");
+      rmSync(pkg);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("template escaping", () => {
   it("escapes every interpolated value and keeps nested fragments", () => {
