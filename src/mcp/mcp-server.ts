@@ -73,6 +73,42 @@ interface Session {
   identity: McpIdentity;
   fingerprint: string;
   lastUsed: number;
+  hangups: Hangups;
+}
+
+/** Per session: an abort controller for each request of a POST still open, fired when its client hangs up. */
+type Hangups = Map<string | number, AbortController>;
+
+/** The ids of the JSON-RPC requests in a body (one message or a batch); notifications and responses have none. */
+function requestIdsOf(body: unknown): Array<string | number> {
+  const ids: Array<string | number> = [];
+  for (const message of Array.isArray(body) ? body : [body]) {
+    if (message === null || typeof message !== "object") continue;
+    const { method, id } = message as { method?: unknown; id?: unknown };
+    if (typeof method === "string" && (typeof id === "string" || typeof id === "number")) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * Arms the hang-up signal of each request in this POST: when the HTTP connection closes before the response was
+ * written, the client is gone and its calls are canceled (packs-mcp.md §6.1 "Cancellation"; the SDK's own signal only
+ * fires on `notifications/cancelled`).
+ */
+function watchHangup(hangups: Hangups, request: FastifyRequest, reply: FastifyReply): void {
+  const armed = requestIdsOf(request.body).map((id) => {
+    const controller = new AbortController();
+    hangups.set(id, controller);
+    return [id, controller] as const;
+  });
+  if (armed.length === 0) return;
+  reply.raw.once("close", () => {
+    const gone = !reply.raw.writableFinished;
+    for (const [id, controller] of armed) {
+      if (hangups.get(id) === controller) hangups.delete(id);
+      if (gone) controller.abort();
+    }
+  });
 }
 
 const IDLE_TTL_MS = 60 * 60 * 1000;
@@ -185,7 +221,7 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
     return true;
   }
 
-  function buildServer(identity: McpIdentity): Server {
+  function buildServer(identity: McpIdentity, hangups: Hangups): Server {
     const server = new Server({ name: "coven-gateway", version: "1.0.0" }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({
       tools: registry.toolsFor(identity.capabilities).map((tool) => ({
@@ -206,12 +242,14 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
       }
       const inputJson = JSON.stringify(request.params.arguments ?? {});
       const callId = randomUUID();
+      const hangup = hangups.get(extra.requestId)?.signal;
+      const signal = hangup === undefined ? extra.signal : AbortSignal.any([extra.signal, hangup]);
       if (options.ops?.guard) {
-        const refusal = await options.ops.guard({ toolName: name, inputJson, requestId: callId, identity, signal: extra.signal });
+        const refusal = await options.ops.guard({ toolName: name, inputJson, requestId: callId, identity, signal });
         if (refusal !== undefined) return { content: [{ type: "text", text: refusal }], isError: true };
       }
       try {
-        const outcome = await router.route(name, inputJson, callId, { agentId: identity.agentId }, extra.signal);
+        const outcome = await router.route(name, inputJson, callId, { agentId: identity.agentId }, signal);
         if ("outputJson" in outcome) return { content: [{ type: "text", text: outcome.outputJson }] };
         return { content: [{ type: "text", text: outcome.error }], isError: true };
       } catch (err) {
@@ -239,13 +277,14 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
         return reply.code(400).send(rpcError(-32000, "Bad Request: Mcp-Session-Id header is required"));
       }
       if (sessions.size >= maxSessions) return reply.code(503).send(rpcError(-32000, "too many sessions"));
-      const server = buildServer(identity);
+      const hangups: Hangups = new Map();
+      const server = buildServer(identity, hangups);
       const fingerprint = fingerprintOf(credentialOf(request));
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         enableJsonResponse: true,
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, server, identity, fingerprint, lastUsed: now() });
+          sessions.set(id, { transport, server, identity, fingerprint, lastUsed: now(), hangups });
           options.ops?.sessionOpened();
         },
         onsessionclosed: (id) => {
@@ -267,6 +306,7 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
       return reply.code(403).send(rpcError(-32000, "Forbidden"));
     }
     session.lastUsed = now();
+    if (request.method === "POST") watchHangup(session.hangups, request, reply);
     reply.hijack();
     await session.transport.handleRequest(request.raw, reply.raw, request.body);
     return reply;
