@@ -2,6 +2,7 @@
 // ABOUTME: Shutdown runs the gateway's ordered stop; a second signal exits at once with 130.
 import { loadConfig, ConfigError } from "../../src/config/load-config.js";
 import { createGateway } from "../../src/gateway/create-gateway.js";
+import { createLineSink, type LineSink } from "../../src/lib/line-sink.js";
 import { createLogger, createMemoryLogger } from "../../src/lib/logger.js";
 import { routeGrpcLogs } from "../../src/rpc/grpc-logging.js";
 import { paint, printError, type CliIo } from "./cli-io.js";
@@ -38,10 +39,30 @@ export async function runServe(io: CliIo): Promise<number> {
   human.write(`${arrow}Config:    ${loaded.path}${loaded.fromFile ? "" : " (not found, using built-in defaults)"}\n`);
   human.write(`${arrow}gRPC:      ${config.server.grpcAddr}\n`);
   human.write(`${arrow}HTTP:      ${config.server.httpAddr}\n\n`);
+  // Log lines are written directly until the gateway is up (so they interleave with the human notices in order),
+  // then coalesced per event-loop turn; flushed on every way out, and on process exit if something ends it early.
+  const sink = createLineSink(io.stdout);
+  const flushOnExit = () => sink.flush();
+  process.once("exit", flushOnExit);
+  try {
+    return await serveWithLog(io, loaded, bootLog, sink);
+  } finally {
+    sink.flush();
+    process.removeListener("exit", flushOnExit);
+  }
+}
+
+async function serveWithLog(
+  io: CliIo,
+  loaded: ReturnType<typeof loadConfig>,
+  bootLog: ReturnType<typeof createMemoryLogger>,
+  sink: LineSink,
+): Promise<number> {
+  const { config } = loaded;
   const log = createLogger({
     level: config.logging.level,
     format: config.logging.format,
-    write: (l) => io.stdout.write(l + "\n"),
+    write: (l) => sink.write(l + "\n"),
     secrets: [config.auth.jwtSecret, config.metrics.token],
   });
   for (const entry of bootLog.entries) log[entry.level](entry.msg, entry.attrs);
@@ -61,8 +82,10 @@ export async function runServe(io: CliIo): Promise<number> {
     return 1;
   }
   if (authOn) log.info("auth interceptors enabled (JWT + SSH)");
+  sink.defer();
 
   await waitForStop(io.signal);
+  sink.flush();
   log.info("context canceled, initiating shutdown");
   const errors = await gateway.stop();
   // The gateway logged each failed step and the count at error; a supervisor must see the exit status too.

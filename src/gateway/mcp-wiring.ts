@@ -37,7 +37,7 @@ export async function mountMcp(deps: {
     async verifyBearer(token): Promise<McpIdentity | McpRefusal> {
       try {
         const principal = await resolver.resolveAuthorization(`Bearer ${token}`);
-        return { agentId: principal.id, capabilities: isAdmin(principal.roles) ? "*" : [] };
+        return { agentId: principal.id, principalId: principal.id, capabilities: isAdmin(principal.roles) ? "*" : [] };
       } catch (err) {
         if (isGatewayError(err, "PERMISSION_DENIED")) return { status: 403, message: err.message };
         return { status: 401, message: "invalid or expired token" };

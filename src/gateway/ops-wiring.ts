@@ -8,7 +8,7 @@ import type { AgentStreamObserver } from "../agent/agent-ports.js";
 import { streamCloseReason } from "../agent/stream-close-reason.js";
 import type { Lockout } from "../auth/lockout.js";
 import type { GatewayConfig } from "../config/types.js";
-import type { ApprovalGuard, ApprovalService } from "../conversation/approval-service.js";
+import type { ApprovalGuard, ApprovalService, HeldOutcome } from "../conversation/approval-service.js";
 import type { EventHub } from "../conversation/event-hub.js";
 import type { TurnObserver } from "../conversation/turn-observer.js";
 import type { HttpAuthenticator } from "../http/http-auth.js";
@@ -74,6 +74,8 @@ export interface GatewayOps {
 /** A call the gateway runs itself, as the guard sees it. */
 export interface GuardedCall {
   toolName: string;
+  /** The pack that owns the tool (the `pack` label of `coven_pack_calls_total`). */
+  packId: string;
   inputJson: string;
   agentId: string;
   principalId: string | null;
@@ -166,15 +168,23 @@ export function createOps(deps: {
     if (!guard.isEnabled) return undefined;
     const verdict = guardCall(source, call.toolName, call.inputJson, call.agentId);
     if (verdict === undefined || verdict.action === "warn") return undefined;
-    if (verdict.action === "deny") return `denied by guard: ${verdict.message}`;
-    if (approvals === undefined) return "denied by approval";
-    try {
-      const outcome = await approvals.hold(call);
-      return outcome === "approved" ? undefined : "denied by approval";
-    } catch (cause) {
-      log.error("holding a tool call for approval failed", { tool_name: call.toolName, agent_id: call.agentId, cause });
-      return "denied by approval";
+    // A refused call never reaches the metered router, so its `coven_pack_calls_total` outcome is counted here.
+    if (verdict.action === "deny") {
+      metrics.packCall(call.packId, "guard_denied", undefined);
+      return `denied by guard: ${verdict.message}`;
     }
+    let outcome: HeldOutcome | "failed" = "failed";
+    if (approvals !== undefined) {
+      try {
+        outcome = await approvals.hold(call);
+      } catch (cause) {
+        log.error("holding a tool call for approval failed", { tool_name: call.toolName, agent_id: call.agentId, cause });
+      }
+    }
+    if (outcome === "approved") return undefined;
+    // Denied or expired is the guard's refusal; a caller gone (canceled) or a failure to hold is an `error`.
+    metrics.packCall(call.packId, outcome === "denied" || outcome === "expired" ? "guard_denied" : "error", undefined);
+    return "denied by approval";
   };
 
   const turns: TurnObserver = {
@@ -274,8 +284,8 @@ export function createOps(deps: {
         sessionOpened: () => metrics.mcpSessions(1),
         sessionClosed: () => metrics.mcpSessions(-1),
         request: (method) => metrics.mcpRequest(method),
-        guard: ({ toolName, inputJson, requestId, identity, signal }) =>
-          gatewayToolGuard("mcp", { toolName, inputJson, agentId: identity.agentId, principalId: null, requestId, signal }),
+        guard: ({ toolName, packId, inputJson, requestId, identity, signal }) =>
+          gatewayToolGuard("mcp", { toolName, packId, inputJson, agentId: identity.agentId, principalId: identity.principalId, requestId, signal }),
         authFailure(refusal, hadCredential) {
           if (refusal.status === 403) {
             metrics.authFailure("mcp", refusal.message.includes("revoked") ? "revoked" : "pending");

@@ -15,6 +15,8 @@ import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
 /** The guard over one ExecutePackTool call: resolves to a refusal text, or undefined to run it (it may hold first). */
 export type PackToolGuard = (call: {
   toolName: string;
+  /** The pack that owns the tool. */
+  packId: string;
   inputJson: string;
   agentId: string;
   principalId: string | null;
@@ -106,6 +108,7 @@ function guardedPackTools(
       if (tool !== undefined && hasCapabilities(call.capabilities, tool.definition.requiredCapabilities)) {
         const refusal = await guard({
           toolName: call.toolName,
+          packId: tool.owner.packId,
           inputJson: call.inputJson,
           agentId: call.agentId,
           principalId: call.principalId,

@@ -13,6 +13,8 @@ import { RouterError, type ToolRouter } from "../packs/tool-router.js";
 /** What an MCP token minted in an agent's Welcome stands for, while that agent's connection lives. */
 export interface McpTokenGrant {
   agentId: string;
+  /** The principal the agent's stream authenticated as. */
+  principalId: string;
   capabilities: readonly string[];
 }
 
@@ -20,6 +22,8 @@ export interface McpTokenGrant {
 export interface McpIdentity {
   /** `agent_id` for builtins: the agent's id, the principal id, or `anonymous`. */
   agentId: string;
+  /** The caller's principal: the agent's principal for an MCP token, the JWT's principal, or `anonymous`. */
+  principalId: string;
   capabilities: CapabilitySet;
   /** The MCP token the identity rests on, re-checked on every later request; undefined otherwise. */
   mcpToken?: string;
@@ -64,7 +68,7 @@ export interface McpOps {
    * The guard over a call after the capability check (ops.md §3.3 source `mcp`): resolves to a refusal text
    * (`denied by guard: …`, `denied by approval`) when the call must not run, else undefined.
    */
-  guard?(call: { toolName: string; inputJson: string; requestId: string; identity: McpIdentity; signal: AbortSignal }): Promise<string | undefined>;
+  guard?(call: { toolName: string; packId: string; inputJson: string; requestId: string; identity: McpIdentity; signal: AbortSignal }): Promise<string | undefined>;
 }
 
 interface Session {
@@ -202,11 +206,11 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
     if (credential.kind === "invalid") return { status: 401, message: "invalid or expired token" };
     if (credential.kind === "none") {
       if (options.isAuthEnabled) return { status: 401, message: "authentication required" };
-      return { agentId: "anonymous", capabilities: "*" };
+      return { agentId: "anonymous", principalId: "anonymous", capabilities: "*" };
     }
     const grant = options.resolveMcpToken(credential.value);
-    if (grant) return { agentId: grant.agentId, capabilities: grant.capabilities, mcpToken: credential.value };
-    if (credential.isBearer && !options.isAuthEnabled) return { agentId: "anonymous", capabilities: "*" };
+    if (grant) return { agentId: grant.agentId, principalId: grant.principalId, capabilities: grant.capabilities, mcpToken: credential.value };
+    if (credential.isBearer && !options.isAuthEnabled) return { agentId: "anonymous", principalId: "anonymous", capabilities: "*" };
     if (credential.isBearer && options.verifyBearer) {
       const verified = await options.verifyBearer(credential.value);
       return "status" in verified ? verified : { ...verified, bearerJwt: credential.value };
@@ -245,7 +249,7 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
       const hangup = hangups.get(extra.requestId)?.signal;
       const signal = hangup === undefined ? extra.signal : AbortSignal.any([extra.signal, hangup]);
       if (options.ops?.guard) {
-        const refusal = await options.ops.guard({ toolName: name, inputJson, requestId: callId, identity, signal });
+        const refusal = await options.ops.guard({ toolName: name, packId: tool.owner.packId, inputJson, requestId: callId, identity, signal });
         if (refusal !== undefined) return { content: [{ type: "text", text: refusal }], isError: true };
       }
       try {

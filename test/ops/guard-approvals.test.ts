@@ -190,6 +190,9 @@ describe("gateway-held ExecutePackTool (source pack_tool)", () => {
     const metrics = await scrape(gw);
     expect(valueOf(metrics, "coven_approvals_total", { outcome: "denied" })).toBe(1);
     expect(valueOf(metrics, "coven_approvals_pending")).toBe(0);
+    // The denied hold counts as the guard's refusal; the later log_search ran through the router.
+    expect(valueOf(metrics, "coven_pack_calls_total", { pack: "builtin:base", outcome: "guard_denied" })).toBe(1);
+    expect(valueOf(metrics, "coven_pack_calls_total", { pack: "builtin:base", outcome: "ok" })).toBe(1);
   });
 
   it("expires after the approval timeout with `denied by approval`", async () => {
@@ -198,6 +201,7 @@ describe("gateway-held ExecutePackTool (source pack_tool)", () => {
     stream.send({ execute_pack_tool: { request_id: "held-3", tool_name: "log_entry", input_json: '{"message":"dangerous"}' } });
     expect((await resultOf(stream, "held-3")).error).toBe("denied by approval");
     expect((await approvalRow(gw, "held-3")).status).toBe("expired");
+    expect(valueOf(await scrape(gw), "coven_pack_calls_total", { pack: "builtin:base", outcome: "guard_denied" })).toBe(1);
   });
 
   it("an abandoned call (agent stream gone) has its row canceled, so a late answer gets `already resolved`", async () => {
@@ -211,6 +215,9 @@ describe("gateway-held ExecutePackTool (source pack_tool)", () => {
     expect(late).toEqual({ status: 409, json: { error: "tool approval already resolved" } });
     const metrics = await scrape(gw);
     expect(valueOf(metrics, "coven_approvals_total", { outcome: "canceled" })).toBe(1);
+    // A caller gone is an `error` pack call, not a guard refusal.
+    expect(valueOf(metrics, "coven_pack_calls_total", { pack: "builtin:base", outcome: "error" })).toBe(1);
+    expect(valueOf(metrics, "coven_pack_calls_total", { pack: "builtin:base", outcome: "guard_denied" })).toBe(0);
   });
 
   it("a guard deny on ExecutePackTool does not run the call: `denied by guard: <message>`", async () => {
@@ -220,6 +227,7 @@ describe("gateway-held ExecutePackTool (source pack_tool)", () => {
     expect((await resultOf(stream, "d-1")).error).toBe("denied by guard: logs are frozen");
     expect(await pendingOf(gw)).toEqual([]);
     expect(await guardRecords(gw)).toEqual([{ rule: "no-logs", action: "deny", source: "pack_tool", tool_name: "log_entry" }]);
+    expect(valueOf(await scrape(gw), "coven_pack_calls_total", { pack: "builtin:base", outcome: "guard_denied" })).toBe(1);
   });
 });
 
@@ -256,5 +264,8 @@ describe("gateway-held MCP tools/call (source mcp)", () => {
     const answer = await httpJson(`${gw.httpUrl}/api/tools/approve`, "POST", { agent_id: held!.agent_id, tool_id: held!.tool_id, approved: false });
     expect(answer.status).toBe(200);
     expect(await call).toMatchObject({ isError: true, content: [{ type: "text", text: "denied by approval" }] });
+    // The row carries the caller's principal: with auth off, the anonymous principal.
+    expect((await approvalRow(gw, held!.tool_id as string)).principal_id).toBe("anonymous");
+    expect(valueOf(await scrape(gw), "coven_pack_calls_total", { pack: "builtin:base", outcome: "guard_denied" })).toBe(1);
   });
 });
