@@ -14,6 +14,13 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
+/** A promise with its resolver, for "the client has seen frame X" (Node 20 has no Promise.withResolvers). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 async function gatewayWithAgent(
   agentId: string,
   onMessage: (agent: ThirdPartyAgentStream, message: Record<string, unknown>) => void,
@@ -130,11 +137,17 @@ describe("POST /api/send through the whole gateway", () => {
   });
 
   it("ends the client's stream with error 'agent disconnected' when the agent vanishes mid-turn", async () => {
+    // The agent vanishes once the client holds the text, so the turn is mid-way when it goes.
+    const textSeen = signal();
     const { gw } = await gatewayWithAgent("vanisher", (agent, msg) => {
       agent.respond(msg.request_id as string, { text: "half a tho" });
-      setTimeout(() => agent.cancel(), 50);
+      void textSeen.promise.then(() => agent.cancel());
     });
-    const res = await postSse(`${gw.httpUrl}/api/send`, { agent_id: "vanisher", sender: "bob", content: "go" });
+    const res = await postSse(
+      `${gw.httpUrl}/api/send`,
+      { agent_id: "vanisher", sender: "bob", content: "go" },
+      { onFrame: (f) => f.event === "text" && textSeen.resolve() },
+    );
     expect(res.frames.map((f) => f.event)).toEqual(["started", "text", "error"]);
     expect(res.frames[2]!.data).toBe('{"error":"agent disconnected"}');
     const history = (await (await fetch(`${gw.httpUrl}/api/agents/vanisher/history`)).json()) as { events: Array<{ type: string; text?: string; author: string }> };
@@ -184,9 +197,14 @@ describe("POST /api/send through the whole gateway", () => {
       (a, msg) => a.respond(msg.request_id as string, { text: "working..." }),
       { limits: { shutdownTimeoutMs: 300 } },
     );
-    const pending = postSse(`${gw.httpUrl}/api/send`, { agent_id: "slowpoke", sender: "dave", content: "long job" });
+    const textSeen = signal();
+    const pending = postSse(
+      `${gw.httpUrl}/api/send`,
+      { agent_id: "slowpoke", sender: "dave", content: "long job" },
+      { onFrame: (f) => f.event === "text" && textSeen.resolve() },
+    );
     await agent.next("send_message");
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await textSeen.promise;
     const stopping = gw.stop();
     expect((await agent.next("shutdown")).shutdown).toEqual({ reason: "gateway shutting down" });
     const res = await pending;
@@ -204,9 +222,14 @@ describe("POST /api/send through the whole gateway", () => {
       (a, msg) => a.respond(msg.request_id as string, { text: "working..." }),
       { limits: { shutdownTimeoutMs: 2_000 } },
     );
-    const pending = postSse(`${gw.httpUrl}/api/send`, { agent_id: "leaver", sender: "erin", content: "long job" });
+    const textSeen = signal();
+    const pending = postSse(
+      `${gw.httpUrl}/api/send`,
+      { agent_id: "leaver", sender: "erin", content: "long job" },
+      { onFrame: (f) => f.event === "text" && textSeen.resolve() },
+    );
     await agent.next("send_message");
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await textSeen.promise;
     const stopping = gw.stop();
     await agent.next("shutdown");
     agent.cancel();
