@@ -1,6 +1,13 @@
 // ABOUTME: Creates the one gRPC server (HTTP/2 cleartext) hosting the coven services, with keepalive settings.
-// ABOUTME: Binds `host:port` (localhost binds every address it resolves to) and stops gracefully under a deadline.
-import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
+// ABOUTME: Binds `host:port` (localhost binds every address it resolves to), logs one access line per call, stops gracefully.
+import {
+  Server,
+  ServerCredentials,
+  ServerInterceptingCall,
+  status as GrpcStatus,
+  type ServerInterceptor,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import type { DescService } from "@bufbuild/protobuf";
 import { grpcServiceDefinition } from "./service-definition.js";
 import type { Logger } from "../lib/logger.js";
@@ -28,6 +35,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServerHandle {
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,
+    interceptors: [accessLine(options.log)],
   });
   for (const { service, implementation } of options.services) {
     server.addService(grpcServiceDefinition(service), implementation);
@@ -60,5 +68,32 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServerHandle {
         });
       });
     },
+  };
+}
+
+/**
+ * ops.md §6: one `rpc` line per call at info once its status is sent (or the client cancels), never per stream
+ * message: `rpc` (the method path), `status` (the gRPC code's name), `duration_ms`. Bodies and metadata never appear.
+ */
+function accessLine(log: Logger): ServerInterceptor {
+  return (method, call) => {
+    const started = performance.now();
+    let logged = false;
+    const line = (code: number): void => {
+      if (logged) return;
+      logged = true;
+      log.info("rpc", {
+        rpc: method.path,
+        status: GrpcStatus[code] ?? String(code),
+        duration_ms: Math.round((performance.now() - started) * 10) / 10,
+      });
+    };
+    return new ServerInterceptingCall(call, {
+      start: (next) => next({ onCancel: () => line(GrpcStatus.CANCELLED) }),
+      sendStatus: (status, next) => {
+        line(status.code);
+        next(status);
+      },
+    });
   };
 }

@@ -1,5 +1,7 @@
 // ABOUTME: GET /ws from a real Chromium (ws.md §13 "Browser"): a signed-in web admin page connects with its session
-// ABOUTME: cookie and runs a send; a page of another origin gets no session; a forged Origin with the cookie is 403.
+// ABOUTME: cookie and runs a send; pages of other origins (127.0.0.1:P, a second server on localhost:Q) get no session.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext } from "playwright-core";
 import WebSocket from "ws";
@@ -102,6 +104,40 @@ if (!hasChromium) {
         expect(closeCode).toBe(1006);
       }
       await page.close();
+    }, 40_000);
+
+    it("a page of a second local HTTP server (localhost:Q) sends the cookie and is refused 403 at the upgrade", async () => {
+      // Cookies are not port-scoped, so Chromium attaches coven_admin_session to ws://localhost:P from localhost:Q;
+      // ws.md §2.1 step 3 must then refuse the upgrade because Origin is http://localhost:Q.
+      const other: Server = createServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/html" });
+        res.end("<!doctype html><title>other server</title>");
+      });
+      await new Promise<void>((resolve) => other.listen(0, "localhost", resolve));
+      const otherBase = `http://localhost:${(other.address() as AddressInfo).port}`;
+      const upgrades: Array<{ origin?: string; cookie: boolean }> = [];
+      const spy = (req: { url?: string; headers: Record<string, string | string[] | undefined> }) => {
+        if (req.url === "/ws") upgrades.push({ origin: req.headers.origin as string | undefined, cookie: String(req.headers.cookie ?? "").includes("coven_admin_session=") });
+      };
+      gw.gateway.http.server.on("upgrade", spy);
+      const page = await context.newPage();
+      const consoleLines: string[] = [];
+      page.on("console", (m) => consoleLines.push(m.text()));
+      try {
+        await page.goto(`${otherBase}/`);
+        const { frames, closeCode } = (await page.evaluate(`(${pageSession})(${JSON.stringify({ url: `${base.replace("http", "ws")}/ws`, send: false })})`)) as {
+          frames: Array<Record<string, any>>;
+          closeCode: number | string;
+        };
+        expect(frames).toEqual([]);
+        expect(closeCode).toBe(1006);
+        expect(upgrades).toEqual([{ origin: otherBase, cookie: true }]);
+        expect(consoleLines.some((l) => l.includes("Unexpected response code: 403"))).toBe(true);
+      } finally {
+        gw.gateway.http.server.off("upgrade", spy);
+        await page.close();
+        await new Promise<void>((resolve) => other.close(() => resolve()));
+      }
     }, 40_000);
 
     it("a forged foreign Origin with the session cookie is refused 403 (ws client)", async () => {

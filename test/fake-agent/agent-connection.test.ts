@@ -1,7 +1,7 @@
 // ABOUTME: Per-stream behaviour of the fake agent: registration outcomes, cancel with and without the feature,
 // ABOUTME: inject_context acks, Shutdown, heartbeats and auth metadata, all against the in-process fake server.
 import * as grpc from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseScript, startFakeAgent, type FakeAgentHandle, type FakeAgentOptions } from "../../cmd/fake-agent/fake-agent.js";
 import { startFakeServer, type FakeConnection, type FakeServer, type FakeServerOptions } from "./support/fake-server.js";
 
@@ -100,7 +100,8 @@ describe("cancel_request", () => {
   it("defaults the reason to `canceled` and cancels a hung request", async () => {
     const conn = await connect({ script: parseScript({ default: [{ hang: true }] }), features: ["cancellation"] });
     const id = conn.sendMessage("m");
-    await new Promise((r) => setTimeout(r, 50));
+    // The agent has the request (its trace logs an inbound message before dispatching it), so the cancel meets a hang.
+    await expect.poll(() => agent!.trace.some((e) => e.dir === "in" && "sendMessage" in (e.msg as object))).toBe(true);
     conn.send({ payload: { case: "cancelRequest", value: { requestId: id } } });
     expect((await conn.untilTerminal(id)).at(-1)).toEqual({ case: "cancelled", value: expect.objectContaining({ reason: "canceled" }) });
   });
@@ -190,8 +191,17 @@ describe("heartbeats", () => {
   });
 
   it("sends none by default", async () => {
-    const conn = await connect();
-    await new Promise((r) => setTimeout(r, 150));
-    expect(conn.received.map((m) => m.payload.case)).toEqual(["register"]);
+    // A fake setInterval shows no interval fires in an hour; the half-close orders after every message sent before it.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      const conn = await connect();
+      vi.advanceTimersByTime(3_600_000);
+      agent!.sendHeartbeat();
+      await agent!.close();
+      expect(await conn.clientEnded).toBe("end");
+      expect(conn.received.map((m) => m.payload.case)).toEqual(["register", "heartbeat"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -51,6 +51,31 @@ describe("access lines and X-Request-Id", () => {
   });
 });
 
+describe("gRPC access lines", () => {
+  it("logs one rpc line per call at info with rpc, status and duration_ms, not one per stream message", async () => {
+    const { gw, lines } = await loggedGateway();
+    const { agent } = await connectAgent(cleanups, gw.grpcAddr, "rpclog");
+    const client = openClient(cleanups, gw.grpcAddr);
+    await sendMessage(client, "rpclog", "first", "k-1");
+    agent.respond((await agent.message(1)).request_id as string, { done: { full_response: "ok" } });
+    await sendMessage(client, "rpclog", "second", "k-2");
+    agent.respond((await agent.message(2)).request_id as string, { done: { full_response: "ok" } });
+    await expect(sendMessage(client, "rpclog", "no key", "")).rejects.toThrow();
+    const rpcLines = () => lines().filter((l) => l.msg === "rpc");
+    await expect.poll(() => rpcLines().filter((l) => String(l.rpc).endsWith("/SendMessage")).length).toBe(3);
+    const sends = rpcLines().filter((l) => String(l.rpc).endsWith("/SendMessage"));
+    expect(sends.map((l) => l.status)).toEqual(["OK", "OK", "INVALID_ARGUMENT"]);
+    for (const line of sends) {
+      expect(line).toMatchObject({ level: "INFO", rpc: expect.stringMatching(/^\/[\w.]+\/SendMessage$/) });
+      expect(typeof line.duration_ms).toBe("number");
+    }
+    // The agent stream carried several messages each way but is one call: no line until it ends, then exactly one.
+    expect(rpcLines().filter((l) => String(l.rpc).endsWith("/AgentStream"))).toEqual([]);
+    agent.close();
+    await expect.poll(() => rpcLines().filter((l) => String(l.rpc).endsWith("/AgentStream")).length).toBe(1);
+  });
+});
+
 describe("a turn's lines", () => {
   it("carry request_id, agent_id and principal_id from acceptance to the terminal event, over HTTP and gRPC", async () => {
     const { gw, lines } = await loggedGateway();

@@ -1,7 +1,7 @@
 // ABOUTME: WS `send` runs over a real gateway and a scripted gRPC agent (ws.md §3.2, §5, §8, §9): ordering, terminals,
 // ABOUTME: concurrency without crosstalk, idempotency, backpressure on a paused reader, write stalls and shutdown.
 import { afterEach, describe, expect, it } from "vitest";
-import { connectAgent, createCleanups, startGateway } from "../e2e/support/conversation-e2e.js";
+import { connectAgent, createCleanups, startGateway, waitUntil } from "../e2e/support/conversation-e2e.js";
 import type { ScriptedAgent } from "../rpc/support/conversation-clients.js";
 import { postSse } from "../support/sse-client.js";
 import { WsClient, WsSchema, seqs, type Frame } from "./support/ws-client.js";
@@ -208,7 +208,7 @@ describe("cancel without the cancellation feature", () => {
 });
 
 describe("flow control", () => {
-  it("a 20 000-chunk run read by a client that stops reading for 5 s: the agent is paused, every chunk arrives in order", async () => {
+  it("a 20 000-chunk run read by a client that stops reading: the agent is paused, every chunk arrives in order", async () => {
     const gw = await startGateway(cleanups, { limits: { wsMaxBufferedBytes: 64 * 1024, wsMaxPayloadBytes: 64 * 1024 } });
     const { agent } = await connectAgent(cleanups, gw.grpcAddr, "firehose");
     const c = await open(gw.httpUrl);
@@ -223,7 +223,12 @@ describe("flow control", () => {
     const heapBefore = process.memoryUsage().heapUsed;
     for (let i = 0; i < total; i += 1) agent.respond(requestId, { text: `${i}:${chunk}` });
     agent.respond(requestId, { done: { full_response: "" } });
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    // The pause, observed rather than slept for: the run writer waits on the socket and the agent stream is paused.
+    const pausedBoth = async () => {
+      const metrics = parseExposition(await (await fetch(`${gw.httpUrl}/metrics`)).text());
+      return valueOf(metrics, "coven_write_waits_total", { kind: "ws" }) >= 1 && valueOf(metrics, "coven_backpressure_pauses_total") >= 1;
+    };
+    await waitUntil(pausedBoth, "the ws writer to wait and the agent stream to pause", 60_000);
     const paused = c.runEvents(requestId).length;
     expect(paused).toBeLessThan(total);
     const heapGrowth = process.memoryUsage().heapUsed - heapBefore;

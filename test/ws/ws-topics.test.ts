@@ -214,10 +214,13 @@ describe("presence, approvals, unsubscribe", () => {
     await c.waitFor((f) => f.event === "run" && f.payload.kind === "done");
 
     expect((await c.call("unsubscribe", { topic: "presence" })).payload).toEqual({ topic: "presence" });
+    // A second subscriber sees the disconnect; a ping round trip on `c` after that orders after any frame sent to it.
+    const watcher = await open(gw.httpUrl);
+    await watcher.call("subscribe", { topic: "presence" });
     const mark = c.frames.length;
     agent.close();
+    await watcher.waitFor((f) => f.event === "presence" && f.payload.kind === "disconnected");
     await c.call("ping");
-    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(c.frames.slice(mark).filter((f) => f.event === "presence")).toEqual([]);
     expect(c.validationErrors).toEqual([]);
     expect(seqs(c)).toEqual(seqs(c).map((_s, i) => i + 1));
