@@ -79,7 +79,7 @@ export function createSshPrincipalAuthenticator(options: SshPrincipalAuthenticat
       const { fingerprint } = verifier.verify(metadata);
       let principal = await lookup(fingerprint);
       if (principal === undefined) {
-        if (autoRegistration === "disabled") throw new GatewayError("UNAUTHENTICATED", "unknown public key");
+        if (autoRegistration === "disabled") throw new GatewayError("UNAUTHENTICATED", "unknown public key", { reason: "unknown_public_key" });
         principal = await autoRegister(fingerprint, autoRegistration);
         if (principal.status === "pending") {
           throw new GatewayError(

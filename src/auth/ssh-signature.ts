@@ -2,7 +2,7 @@
 // ABOUTME: Transport-agnostic: takes a plain record of metadata values and returns the verified key.
 import { verify as cryptoVerify } from "node:crypto";
 import { systemClock, type Clock } from "../lib/clock.js";
-import { GatewayError, describeError } from "../lib/gateway-error.js";
+import { GatewayError, describeError, type ErrorReason } from "../lib/gateway-error.js";
 import { formatGoDurationMs } from "./go-duration.js";
 import { createNonceCache, type NonceCache } from "./nonce-cache.js";
 import { ecdsaCurveOf, parseAuthorizedKey, type SshPublicKey } from "./ssh-key.js";
@@ -118,8 +118,8 @@ export interface SshVerifier {
   verify(metadata: SshAuthMetadata): VerifiedSshKey;
 }
 
-function unauthenticated(message: string, cause?: unknown): GatewayError {
-  return new GatewayError("UNAUTHENTICATED", message, { cause });
+function unauthenticated(message: string, reason?: ErrorReason, cause?: unknown): GatewayError {
+  return new GatewayError("UNAUTHENTICATED", message, { cause, ...(reason === undefined ? {} : { reason }) });
 }
 
 /**
@@ -136,43 +136,43 @@ export function createSshVerifier(options: SshVerifierOptions = {}): SshVerifier
       const signatureText = (metadata["x-ssh-signature"] ?? "").trim();
       const timestamp = parseSshTimestamp(metadata["x-ssh-timestamp"]);
       const nonce = (metadata["x-ssh-nonce"] ?? "").trim();
-      if (pubkey === "") throw unauthenticated("missing SSH public key");
-      if (signatureText === "") throw unauthenticated("missing SSH signature");
-      if (timestamp === 0n) throw unauthenticated("missing SSH timestamp");
-      if (nonce === "") throw unauthenticated("missing SSH nonce");
+      if (pubkey === "") throw unauthenticated("missing SSH public key", "credential_missing");
+      if (signatureText === "") throw unauthenticated("missing SSH signature", "credential_missing");
+      if (timestamp === 0n) throw unauthenticated("missing SSH timestamp", "credential_missing");
+      if (nonce === "") throw unauthenticated("missing SSH nonce", "credential_missing");
 
       let publicKey: SshPublicKey;
       try {
         publicKey = parseAuthorizedKey(pubkey);
       } catch (err) {
-        throw unauthenticated(`SSH auth failed: invalid public key: ${describeError(err)}`, err);
+        throw unauthenticated(`SSH auth failed: invalid public key: ${describeError(err)}`, undefined, err);
       }
 
       const ageMs = BigInt(clock.now().getTime()) - timestamp * 1000n;
-      if (ageMs < -BigInt(MAX_FUTURE_SKEW_MS)) throw unauthenticated("SSH auth failed: timestamp is in the future");
+      if (ageMs < -BigInt(MAX_FUTURE_SKEW_MS)) throw unauthenticated("SSH auth failed: timestamp is in the future", "timestamp_in_future");
       if (ageMs > BigInt(MAX_SIGNATURE_AGE_MS)) {
-        throw unauthenticated(`SSH auth failed: signature expired (age: ${formatGoDurationMs(ageMs)}, max: 5m0s)`);
+        throw unauthenticated(`SSH auth failed: signature expired (age: ${formatGoDurationMs(ageMs)}, max: 5m0s)`, "signature_expired");
       }
 
       const replayKey = sshReplayKey(publicKey.fingerprint, timestamp, nonce);
-      if (nonceCache.has(replayKey)) throw unauthenticated("SSH auth failed: nonce already used (possible replay attack)");
+      if (nonceCache.has(replayKey)) throw unauthenticated("SSH auth failed: nonce already used (possible replay attack)", "nonce_replayed");
 
       let signatureBytes: Buffer;
       try {
         signatureBytes = decodeStrictBase64(signatureText);
       } catch (err) {
-        throw unauthenticated(`SSH auth failed: invalid signature encoding: ${describeError(err)}`, err);
+        throw unauthenticated(`SSH auth failed: invalid signature encoding: ${describeError(err)}`, undefined, err);
       }
       let signature: SshSignature;
       try {
         signature = parseSshSignature(signatureBytes);
       } catch (err) {
-        throw unauthenticated(`SSH auth failed: invalid signature format: ${describeError(err)}`, err);
+        throw unauthenticated(`SSH auth failed: invalid signature format: ${describeError(err)}`, undefined, err);
       }
       try {
         verifySshSignature(publicKey, signature, sshSignedBytes(timestamp, nonce));
       } catch (err) {
-        throw unauthenticated(`SSH auth failed: signature verification failed: ${describeError(err)}`, err);
+        throw unauthenticated(`SSH auth failed: signature verification failed: ${describeError(err)}`, "bad_signature", err);
       }
 
       nonceCache.add(replayKey);

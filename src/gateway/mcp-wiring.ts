@@ -39,7 +39,7 @@ export async function mountMcp(deps: {
         const principal = await resolver.resolveAuthorization(`Bearer ${token}`);
         return { agentId: principal.id, principalId: principal.id, capabilities: isAdmin(principal.roles) ? "*" : [] };
       } catch (err) {
-        if (isGatewayError(err, "PERMISSION_DENIED")) return { status: 403, message: err.message };
+        if (isGatewayError(err, "PERMISSION_DENIED")) return { status: 403, message: err.message, ...(err.reason === undefined ? {} : { reason: err.reason }) };
         return { status: 401, message: "invalid or expired token" };
       }
     },

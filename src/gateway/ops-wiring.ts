@@ -288,7 +288,7 @@ export function createOps(deps: {
           gatewayToolGuard("mcp", { toolName, packId, inputJson, agentId: identity.agentId, principalId: identity.principalId, requestId, signal }),
         authFailure(refusal, hadCredential) {
           if (refusal.status === 403) {
-            metrics.authFailure("mcp", refusal.message.includes("revoked") ? "revoked" : "pending");
+            metrics.authFailure("mcp", refusal.reason === "principal_revoked" ? "revoked" : "pending");
             return;
           }
           metrics.authFailure("mcp", hadCredential ? "invalid" : "missing");

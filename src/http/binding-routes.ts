@@ -24,7 +24,7 @@ export interface BindingRouteDeps {
  */
 function adminCaller(request: FastifyRequest): HttpPrincipal {
   const principal = request.principal;
-  if (principal === null) throw new GatewayError("UNAUTHENTICATED", "not authenticated");
+  if (principal === null) throw new GatewayError("UNAUTHENTICATED", "not authenticated", { reason: "credential_missing" });
   return requireAdmin(principal);
 }
 

@@ -36,7 +36,16 @@ export type ErrorReason =
   /** A device-link INTERNAL failure whose text (LINK_TEXT) the spec lists. */
   | "link_failed"
   /** A device link that is no longer pending (approved, denied or expired): 400 on the web admin, not 500. */
-  | "link_already_processed";
+  | "link_already_processed"
+  /** No credential was offered (an SSH field, a WS hello or session, a binding's principal). */
+  | "credential_missing"
+  /** SSH agent auth: the key is not registered and auto-registration is off. */
+  | "unknown_public_key"
+  /** SSH agent auth refusals, the `reason` labels of coven_auth_failures_total (ops.md §1.4). */
+  | "signature_expired"
+  | "timestamp_in_future"
+  | "nonce_replayed"
+  | "bad_signature";
 
 export interface GatewayErrorOptions {
   cause?: unknown;

@@ -7,6 +7,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { CallToolRequestSchema, isInitializeRequest, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "../lib/logger.js";
+import type { ErrorReason } from "../lib/gateway-error.js";
 import { hasCapabilities, type CapabilitySet, type ToolRegistry } from "../packs/tool-registry.js";
 import { RouterError, type ToolRouter } from "../packs/tool-router.js";
 
@@ -35,6 +36,8 @@ export interface McpIdentity {
 export interface McpRefusal {
   status: 401 | 403;
   message: string;
+  /** The refusal's stable name (`principal_revoked`, `principal_pending`) where known; metrics label by it. */
+  reason?: ErrorReason;
 }
 
 export interface McpServerOptions {

@@ -63,7 +63,7 @@ export async function authenticateHello(
   const hasCookie = authorization === undefined && credentials.adminCookie !== undefined && deps.adminSessions !== undefined;
   if (authorization === undefined && !hasCookie) {
     const message = "authentication required";
-    return { kind: "refused", message, cause: new GatewayError("UNAUTHENTICATED", message) };
+    return { kind: "refused", message, cause: new GatewayError("UNAUTHENTICATED", message, { reason: "credential_missing" }) };
   }
   try {
     lockout?.check(credentials.ip);
