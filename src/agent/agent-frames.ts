@@ -78,6 +78,12 @@ export type OutboundFrame =
 export interface StreamEnd {
   code: "OK" | ErrorCode;
   message: string;
+  /**
+   * Why the gateway ended it, where that is one of ops.md §1.4's named causes; set where the end is made, so the
+   * metrics label and the WS presence reason never depend on the message's wording. Absent: the agent ended it
+   * (OK / CANCELED) or an error did.
+   */
+  closeReason?: "heartbeat_timeout" | "shutdown" | "revoked";
 }
 
 /**

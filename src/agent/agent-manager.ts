@@ -39,6 +39,9 @@ export interface AgentManagerOptions {
   maxDepartedAgents?: number;
 }
 
+/** How every agent stream the gateway's shutdown ends is closed. */
+const SHUTDOWN_END: StreamEnd = { code: "UNAVAILABLE", message: "gateway shutting down", closeReason: "shutdown" };
+
 /** Default of `maxDepartedAgents`. */
 export const DEFAULT_MAX_DEPARTED_AGENTS = 1_000;
 
@@ -104,7 +107,7 @@ export class AgentManager {
   /** Starts handling one AgentStream whose caller was already authenticated. */
   openSession(io: AgentStreamIo, principal: StreamPrincipal): { receive(frame: InboundFrame): void; endOfInput(): void; receiveError(err: unknown): void; cancelled(): void } {
     if (this.#shuttingDown) {
-      io.end({ code: "UNAVAILABLE", message: "gateway shutting down" });
+      io.end(SHUTDOWN_END);
       return { receive: () => {}, endOfInput: () => {}, receiveError: () => {}, cancelled: () => {} };
     }
     let sessions = this.#sessions.get(principal.id);
@@ -144,7 +147,7 @@ export class AgentManager {
    */
   async #register(frame: RegisterFrame, io: AgentStreamIo, principal: StreamPrincipal): Promise<RegistrationResult> {
     if (this.#shuttingDown) {
-      io.end({ code: "UNAVAILABLE", message: "gateway shutting down" });
+      io.end(SHUTDOWN_END);
       return { kind: "refused" };
     }
     if (this.#byAgentId.has(frame.agentId)) {
@@ -198,7 +201,7 @@ export class AgentManager {
     // The stream may have been closed (revocation, shutdown) while the secrets were loading: no Welcome then.
     if (connection.isClosed) return { kind: "refused" };
     if (this.#shuttingDown) {
-      connection.close({ code: "UNAVAILABLE", message: "gateway shutting down" });
+      connection.close(SHUTDOWN_END);
       return { kind: "refused" };
     }
     const availableTools = [...this.#tools.toolsFor(frame.capabilities)].sort((a, b) =>
@@ -402,13 +405,12 @@ export class AgentManager {
     }
     await this.#waitForIdle(graceMs);
     const terminal: AgentTerminalEvent = { kind: "error", error: "gateway shutting down", origin: "gateway" };
-    const end = { code: "UNAVAILABLE", message: "gateway shutting down" } as const;
     for (const connection of [...this.#byAgentId.values()]) {
       connection.endAllRequests(terminal);
-      connection.close(end);
+      connection.close(SHUTDOWN_END);
     }
     // Streams that authenticated but never registered are ended too, with the same status.
-    for (const sessions of [...this.#sessions.values()]) for (const session of [...sessions]) session.terminate(end);
+    for (const sessions of [...this.#sessions.values()]) for (const session of [...sessions]) session.terminate(SHUTDOWN_END);
   }
 
   #waitForIdle(graceMs: number): Promise<void> {

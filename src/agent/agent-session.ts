@@ -207,7 +207,7 @@ export class AgentSession {
       const idle = this.#host.now() - this.#lastFrameAt;
       if (idle >= this.#heartbeatTimeoutMs) {
         this.#log.warn("agent heartbeat timeout", { agent_id: this.#connection?.agentId });
-        this.#end({ code: "UNAVAILABLE", message: "heartbeat timeout" });
+        this.#end({ code: "UNAVAILABLE", message: "heartbeat timeout", closeReason: "heartbeat_timeout" });
         return;
       }
       this.#armHeartbeat(this.#heartbeatTimeoutMs - idle);

@@ -8,9 +8,7 @@ export type StreamCloseReason = (typeof STREAM_CLOSE_REASONS)[number];
 /** Maps the stream's end status (undefined: the agent half-closed) to its close reason. */
 export function streamCloseReason(end: StreamEnd | undefined): StreamCloseReason {
   if (end === undefined) return "agent_end";
-  if (end.message === "heartbeat timeout") return "heartbeat_timeout";
-  if (end.message === "gateway shutting down") return "shutdown";
-  if (end.message === "principal has been revoked" || end.message === "principal not found") return "revoked";
+  if (end.closeReason !== undefined) return end.closeReason;
   if (end.code === "OK" || end.code === "CANCELED") return "agent_end";
   return "error";
 }

@@ -97,8 +97,8 @@ const TURN_DRAIN_MS = 2_000;
 /** How a removed principal's live streams end, on every transport that carries a gRPC status. */
 export function principalRemovedEnd(reason: "revoked" | "deleted"): StreamEnd {
   return reason === "revoked"
-    ? { code: "PERMISSION_DENIED", message: "principal has been revoked" }
-    : { code: "UNAUTHENTICATED", message: "principal not found" };
+    ? { code: "PERMISSION_DENIED", message: "principal has been revoked", closeReason: "revoked" }
+    : { code: "UNAUTHENTICATED", message: "principal not found", closeReason: "revoked" };
 }
 
 /** Builds the domain; nothing touches the store until `start`. Throws GatewayError INVALID_ARGUMENT for a short JWT secret. */

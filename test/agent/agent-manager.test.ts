@@ -123,7 +123,7 @@ describe("heartbeat deadline", () => {
     expect(stream.ended).toBeUndefined();
     expect(agents.get("hb")).toBeDefined();
     tick(1);
-    expect(stream.ended).toEqual({ code: "UNAVAILABLE", message: "heartbeat timeout" });
+    expect(stream.ended).toEqual({ code: "UNAVAILABLE", message: "heartbeat timeout", closeReason: "heartbeat_timeout" });
     expect(agents.get("hb")).toBeUndefined();
     expect(await collect(handle.events)).toEqual([
       { kind: "text", text: "still here" },
@@ -181,7 +181,7 @@ describe("shutdown grace", () => {
     stream.respond("r", { kind: "done", fullResponse: "finished", origin: "agent" });
     await shutdown;
     expect(await collect(handle.events)).toEqual([{ kind: "done", fullResponse: "finished", origin: "agent" }]);
-    expect(stream.ended).toEqual({ code: "UNAVAILABLE", message: "gateway shutting down" });
+    expect(stream.ended).toEqual({ code: "UNAVAILABLE", message: "gateway shutting down", closeReason: "shutdown" });
   });
 
   it("ends what is still pending when the grace period runs out with 'gateway shutting down'", async () => {
@@ -196,7 +196,7 @@ describe("shutdown grace", () => {
     tick(1);
     await shutdown;
     expect(await collect(handle.events)).toEqual([{ kind: "error", error: "gateway shutting down", origin: "gateway" }]);
-    expect(stream.ended).toEqual({ code: "UNAVAILABLE", message: "gateway shutting down" });
+    expect(stream.ended).toEqual({ code: "UNAVAILABLE", message: "gateway shutting down", closeReason: "shutdown" });
   });
 
   it("ends a request with 'gateway shutting down' when its agent leaves during the grace period", async () => {
@@ -213,7 +213,7 @@ describe("shutdown grace", () => {
     await welcomed("present");
     const shutdown = agents.shutdown(GRACE_MS);
     const late = new MemoryStream(agents);
-    expect(late.ended).toEqual({ code: "UNAVAILABLE", message: "gateway shutting down" });
+    expect(late.ended).toEqual({ code: "UNAVAILABLE", message: "gateway shutting down", closeReason: "shutdown" });
     await expect(
       agents.dispatch({ agentId: "present", requestId: "r", threadId: "t", sender: "s", content: "x" }),
     ).rejects.toMatchObject({ code: "UNAVAILABLE", message: "gateway shutting down" });
