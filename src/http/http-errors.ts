@@ -1,7 +1,8 @@
 // ABOUTME: The HTTP edge's one error mapping: GatewayError code -> status, route-specific HttpError, redaction.
 // ABOUTME: Installed as fastify's error handler so no framework default message ever reaches a client.
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { isGatewayError, type ErrorCode, type ErrorReason } from "../lib/gateway-error.js";
+import { HTTP_STATUS_BY_CODE } from "../lib/http-status.js";
+import { isGatewayError, type ErrorReason } from "../lib/gateway-error.js";
 import { isRefusal, retryAfterSeconds } from "../lib/refusal.js";
 import type { Logger } from "../lib/logger.js";
 import { CONTENT_SECURITY_POLICY, NOT_FOUND_TEXT, sendError, sendText } from "./http-reply.js";
@@ -30,19 +31,7 @@ export class HttpError extends Error {
  * GatewayError code -> HTTP status. A GatewayError's message is safe to show, except INTERNAL, which is always
  * answered `internal server error` and logged.
  */
-export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  PERMISSION_DENIED: 403,
-  NOT_FOUND: 404,
-  ALREADY_EXISTS: 409,
-  FAILED_PRECONDITION: 409,
-  RESOURCE_EXHAUSTED: 429,
-  CANCELED: 499,
-  INTERNAL: 500,
-  UNAVAILABLE: 503,
-  DEADLINE_EXCEEDED: 504,
-};
+export const STATUS_BY_CODE = HTTP_STATUS_BY_CODE;
 
 /**
  * INTERNAL failures whose text the spec lists for a route (http-api.md §2 unknown status, §12 approvals): answered

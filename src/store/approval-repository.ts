@@ -121,6 +121,17 @@ export function createApprovalRepository(db: StoreExecutor): ApprovalRepository 
       .where("tool_id", "=", toolId)
       .where("status", "=", "pending")
       .executeTakeFirst();
+  /** Ends one pending row as the system (cancel, expiry); undefined when it was no longer pending. */
+  const endPending = async (id: string, status: "canceled" | "expired", now: string) => {
+    const row = await db
+      .updateTable("tool_approvals")
+      .set({ status, resolved_at: now, resolved_by: SYSTEM_ACTOR })
+      .where("id", "=", id)
+      .where("status", "=", "pending")
+      .returningAll()
+      .executeTakeFirst();
+    return row === undefined ? undefined : toApproval(row);
+  };
 
   return {
     async insertPending(input) {
@@ -177,16 +188,7 @@ export function createApprovalRepository(db: StoreExecutor): ApprovalRepository 
       return toApproval(row);
     },
 
-    async cancel(id, now) {
-      const row = await db
-        .updateTable("tool_approvals")
-        .set({ status: "canceled", resolved_at: now, resolved_by: SYSTEM_ACTOR })
-        .where("id", "=", id)
-        .where("status", "=", "pending")
-        .returningAll()
-        .executeTakeFirst();
-      return row === undefined ? undefined : toApproval(row);
-    },
+    cancel: (id, now) => endPending(id, "canceled", now),
 
     async isGatewayHeld(agentId, toolId) {
       const row = await db
@@ -233,16 +235,7 @@ export function createApprovalRepository(db: StoreExecutor): ApprovalRepository 
       return any === undefined ? { outcome: "not_found" } : { outcome: "already_resolved" };
     },
 
-    async expire(id, now) {
-      const row = await db
-        .updateTable("tool_approvals")
-        .set({ status: "expired", resolved_at: now, resolved_by: SYSTEM_ACTOR })
-        .where("id", "=", id)
-        .where("status", "=", "pending")
-        .returningAll()
-        .executeTakeFirst();
-      return row === undefined ? undefined : toApproval(row);
-    },
+    expire: (id, now) => endPending(id, "expired", now),
 
     async cancelForRequest(requestId, now) {
       const rows = await db

@@ -1,21 +1,10 @@
 // ABOUTME: The web admin's mapping of domain failures to a status and a text to show (pages and XHR alike): a
 // ABOUTME: GatewayError's code decides the status and its message is shown; INTERNAL and unknown errors are redacted.
-import { isGatewayError, type ErrorCode, type ErrorReason } from "../lib/gateway-error.js";
+import { isGatewayError, type ErrorReason } from "../lib/gateway-error.js";
+import { HTTP_STATUS_BY_CODE } from "../lib/http-status.js";
 
 /** GatewayError code -> HTTP status, as the JSON API answers them (http-api.md §2). */
-const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  PERMISSION_DENIED: 403,
-  NOT_FOUND: 404,
-  ALREADY_EXISTS: 409,
-  FAILED_PRECONDITION: 409,
-  RESOURCE_EXHAUSTED: 429,
-  CANCELED: 499,
-  INTERNAL: 500,
-  UNAVAILABLE: 503,
-  DEADLINE_EXCEEDED: 504,
-};
+const STATUS_BY_CODE = HTTP_STATUS_BY_CODE;
 
 /** INTERNAL failures whose text the spec lists for a web admin action; any other INTERNAL text stays hidden. */
 const SHOWN_INTERNAL_TEXT: Partial<Record<ErrorReason, string>> = {

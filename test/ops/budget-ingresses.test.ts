@@ -8,7 +8,7 @@ import { createCleanups, openClient } from "../e2e/support/conversation-e2e.js";
 import { unary } from "../rpc/support/conversation-clients.js";
 import { startTestGateway, type TestGateway } from "../support/gateway-harness.js";
 import { parseExposition, valueOf } from "../support/prom-text.js";
-import { covenControlClient, ThirdPartyAgentStream, type ServerFrame } from "../support/proto-client.js";
+import { usageAgent as connectUsageAgent } from "./support/usage-agent.js";
 import { postSse } from "../support/sse-client.js";
 import { signedIn } from "../webadmin/support.js";
 import { WsClient, WsSchema } from "../ws/support/ws-client.js";
@@ -18,20 +18,8 @@ afterEach(() => cleanups.run());
 
 const TEXT = "budget exceeded: agent spend-1 spent 0.00 of 0.00 USD this day";
 
-async function usageAgent(gw: TestGateway, agentId: string): Promise<void> {
-  const client = covenControlClient(gw.grpcAddr);
-  cleanups.add(() => client.close());
-  const stream = new ThirdPartyAgentStream(client as never);
-  stream.call.on("data", (frame: ServerFrame) => {
-    if (frame.payload !== "send_message") return;
-    const id = (frame.send_message as Record<string, unknown>).request_id as string;
-    stream.respond(id, { usage: { input_tokens: 1000, output_tokens: 100, cache_read_tokens: 0, cache_write_tokens: 0, thinking_tokens: 0 } });
-    stream.respond(id, { done: { full_response: "ok" } });
-  });
-  stream.call.on("error", () => {});
-  stream.register(agentId, { protocol_features: ["token_usage"] });
-  await stream.next("welcome");
-  cleanups.add(() => stream.cancel());
+function usageAgent(gw: TestGateway, agentId: string): Promise<void> {
+  return connectUsageAgent(gw.grpcAddr, agentId, (fn) => cleanups.add(fn));
 }
 
 describe("budget refusals on every ingress", () => {

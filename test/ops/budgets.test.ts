@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createAuditRepository } from "../../src/store/audit-repository.js";
 import { startTestGateway, type TestGateway } from "../support/gateway-harness.js";
-import { covenControlClient, ThirdPartyAgentStream, type ServerFrame } from "../support/proto-client.js";
+import { usageAgent as connectUsageAgent } from "./support/usage-agent.js";
 import { postSse } from "../support/sse-client.js";
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -11,20 +11,8 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function usageAgent(gw: TestGateway, agentId: string): Promise<void> {
-  const client = covenControlClient(gw.grpcAddr);
-  cleanups.push(() => client.close());
-  const stream = new ThirdPartyAgentStream(client as never);
-  stream.call.on("data", (frame: ServerFrame) => {
-    if (frame.payload !== "send_message") return;
-    const id = (frame.send_message as Record<string, unknown>).request_id as string;
-    stream.respond(id, { usage: { input_tokens: 1000, output_tokens: 100, cache_read_tokens: 0, cache_write_tokens: 0, thinking_tokens: 0 } });
-    stream.respond(id, { done: { full_response: "ok" } });
-  });
-  stream.call.on("error", () => {});
-  stream.register(agentId, { protocol_features: ["token_usage"] });
-  await stream.next("welcome");
-  cleanups.push(() => stream.cancel());
+function usageAgent(gw: TestGateway, agentId: string): Promise<void> {
+  return connectUsageAgent(gw.grpcAddr, agentId, (fn) => cleanups.push(fn));
 }
 
 describe("costs and budgets", () => {
