@@ -251,11 +251,12 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
       const callId = randomUUID();
       const hangup = hangups.get(extra.requestId)?.signal;
       const signal = hangup === undefined ? extra.signal : AbortSignal.any([extra.signal, hangup]);
-      if (options.ops?.guard) {
-        const refusal = await options.ops.guard({ toolName: name, packId: tool.owner.packId, inputJson, requestId: callId, identity, signal });
-        if (refusal !== undefined) return { content: [{ type: "text", text: refusal }], isError: true };
-      }
       try {
+        // Inside the try: a guard that fails unexpectedly is redacted and logged like any other failure (§6.8).
+        if (options.ops?.guard) {
+          const refusal = await options.ops.guard({ toolName: name, packId: tool.owner.packId, inputJson, requestId: callId, identity, signal });
+          if (refusal !== undefined) return { content: [{ type: "text", text: refusal }], isError: true };
+        }
         const outcome = await router.route(name, inputJson, callId, { agentId: identity.agentId }, signal);
         if ("outputJson" in outcome) return { content: [{ type: "text", text: outcome.outputJson }] };
         return { content: [{ type: "text", text: outcome.error }], isError: true };
