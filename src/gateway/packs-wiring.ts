@@ -11,18 +11,10 @@ import { ToolRegistry } from "../packs/tool-registry.js";
 import { createAgentPackTools, createToolRouter, RouterError, type ToolRouter } from "../packs/tool-router.js";
 import { createPackService } from "../rpc/pack-service.js";
 import type { RpcAuthenticator } from "../rpc/rpc-auth.js";
+import type { GuardedCall } from "./ops-wiring.js";
 
 /** The guard over one ExecutePackTool call: resolves to a refusal text, or undefined to run it (it may hold first). */
-export type PackToolGuard = (call: {
-  toolName: string;
-  /** The pack that owns the tool. */
-  packId: string;
-  inputJson: string;
-  agentId: string;
-  principalId: string | null;
-  requestId: string;
-  signal: AbortSignal;
-}) => Promise<string | undefined>;
+export type PackToolGuard = (call: GuardedCall) => Promise<string | undefined>;
 
 export interface GatewayPacks {
   registry: ToolRegistry;

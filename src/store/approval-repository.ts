@@ -111,6 +111,27 @@ function toApproval(row: Selectable<ToolApprovalRow>): ToolApproval {
  * driver errors (e.g. an unknown thread_id violates the foreign key), which edges report as INTERNAL, and
  * GatewayError INTERNAL if an ignored insert finds no pending row (an impossible state).
  */
+/** The columns of a new row from its input; `end` says whether it starts pending or already resolved. */
+function newRow(
+  input: NewToolApproval,
+  end: { status: "pending" | "denied"; resolved_at: string | null; resolved_by: string | null },
+) {
+  return {
+    id: input.id ?? randomUUID(),
+    agent_id: input.agentId,
+    principal_id: input.principalId ?? null,
+    request_id: input.requestId,
+    thread_id: input.threadId ?? null,
+    tool_id: input.toolId,
+    tool_name: input.toolName,
+    input_json: input.inputJson,
+    approve_all: 0,
+    created_at: input.createdAt,
+    expires_at: input.expiresAt,
+    ...end,
+  };
+}
+
 export function createApprovalRepository(db: StoreExecutor): ApprovalRepository {
   const findPending = async (agentId: string, requestId: string, toolId: string) =>
     db
@@ -137,22 +158,7 @@ export function createApprovalRepository(db: StoreExecutor): ApprovalRepository 
     async insertPending(input) {
       const inserted = await db
         .insertInto("tool_approvals")
-        .values({
-          id: input.id ?? randomUUID(),
-          agent_id: input.agentId,
-          principal_id: input.principalId ?? null,
-          request_id: input.requestId,
-          thread_id: input.threadId ?? null,
-          tool_id: input.toolId,
-          tool_name: input.toolName,
-          input_json: input.inputJson,
-          status: "pending",
-          approve_all: 0,
-          created_at: input.createdAt,
-          expires_at: input.expiresAt,
-          resolved_at: null,
-          resolved_by: null,
-        })
+        .values(newRow(input, { status: "pending", resolved_at: null, resolved_by: null }))
         .onConflict((oc) =>
           oc.columns(["agent_id", "request_id", "tool_id"]).where(sql<boolean>`status = 'pending'`).doNothing(),
         )
@@ -167,22 +173,7 @@ export function createApprovalRepository(db: StoreExecutor): ApprovalRepository 
     async insertDenied(input) {
       const row = await db
         .insertInto("tool_approvals")
-        .values({
-          id: input.id ?? randomUUID(),
-          agent_id: input.agentId,
-          principal_id: input.principalId ?? null,
-          request_id: input.requestId,
-          thread_id: input.threadId ?? null,
-          tool_id: input.toolId,
-          tool_name: input.toolName,
-          input_json: input.inputJson,
-          status: "denied",
-          approve_all: 0,
-          created_at: input.createdAt,
-          expires_at: input.expiresAt,
-          resolved_at: input.createdAt,
-          resolved_by: input.resolvedBy,
-        })
+        .values(newRow(input, { status: "denied", resolved_at: input.createdAt, resolved_by: input.resolvedBy }))
         .returningAll()
         .executeTakeFirstOrThrow();
       return toApproval(row);
