@@ -68,6 +68,19 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 const ctrlC = (child: ChildProcess) => signalGroup(child, "SIGINT");
 
+/** Resolves once no process of the child's group is left (npm can exit before the gateway it started has). */
+async function groupGone(child: ChildProcess): Promise<void> {
+  await waitFor("the process group to end", () => {
+    try {
+      process.kill(-(child.pid as number), 0);
+      return undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ESRCH") return true;
+      throw err;
+    }
+  });
+}
+
 async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -126,9 +139,14 @@ describe("the README on a fresh clone", () => {
     await waitFor("the banner", () => (first.out().includes("Config:") ? true : undefined));
     ctrlC(first.child);
     await first.exited;
+    // The next start must not race the first gateway's database lock.
+    await groupGone(first.child);
 
     const gateway = start("npm", ["start"]);
-    const httpAddr = await waitFor("HTTP listening", () => /HTTP server listening addr=(\S+)/.exec(gateway.out())?.[1]);
+    const httpAddr = await waitFor("HTTP listening", () => {
+      if (!isRunning(gateway.child)) throw new Error(`the second npm start exited early:\n${gateway.out()}`);
+      return /HTTP server listening addr=(\S+)/.exec(gateway.out())?.[1];
+    });
     const grpcAddr = await waitFor("gRPC listening", () => /gRPC server listening addr=(\S+)/.exec(gateway.out())?.[1]);
     const agent = start("node_modules/.bin/fake-agent", ["-addr", grpcAddr, "-id", "demo-agent", "-chunks", "5", "-chunk-delay-ms", "100"]);
     await waitFor("the agent to connect", async () => {
