@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, SqliteDialect } from "kysely";
+import { Kysely, Migrator, SqliteAdapter, SqliteDialect, type DialectAdapter } from "kysely";
 import { GatewayError, describeError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
 import { migrationProvider } from "./migrations/index.js";
@@ -61,6 +61,24 @@ function openConnection(path: string): SQLite.Database {
   return sqlite;
 }
 
+/**
+ * SQLite's DDL is transactional, but Kysely's SQLite adapter says it is not, so its Migrator would apply each
+ * statement on its own: a gateway killed during its first start (Ctrl-C while migrating) left `threads` created and
+ * 0001 unrecorded, and every later start failed with "table threads already exists". With this adapter the Migrator
+ * runs all pending migrations and their bookkeeping rows in one transaction: all of them land, or none.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class MigratingSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
 /** Runs `migrateToLatest` and turns a failure into a GatewayError after logging the failing migration. */
 async function migrate(db: Kysely<Database>, log: Logger): Promise<void> {
   const migrator = new Migrator({ db, provider: migrationProvider });
@@ -88,7 +106,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<StoreD
   } catch (err) {
     throw new GatewayError("INTERNAL", `cannot open database ${path}: ${describeError(err)}`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new MigratingSqliteDialect({ database: withStatementCache(sqlite) }) });
   try {
     await migrate(db, log);
   } catch (err) {

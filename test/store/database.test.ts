@@ -146,6 +146,25 @@ describe("openDatabase", () => {
     expect(entry?.attrs.migration).toBe("0001-initial-schema");
   });
 
+  it("applies migrations atomically: one failing partway leaves no table behind, so the next start succeeds", async () => {
+    const dir = tempDir();
+    const path = join(dir, "gateway.db");
+    // `secrets` is the last table 0001 creates: every table before it is created, then the migration fails.
+    const raw = new SQLite(path);
+    raw.exec("create table secrets (x text)");
+    raw.close();
+    await expect(openDatabase({ path, log: silentLogger })).rejects.toThrow(/0001-initial-schema: .*secrets.*already exists/);
+
+    const after = new SQLite(path);
+    const left = after.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%'").pluck().all();
+    expect(left).toEqual(["secrets"]);
+    after.exec("drop table secrets");
+    after.close();
+    // The start after an interrupted first one (the blocker gone) migrates from scratch instead of failing on
+    // "table threads already exists".
+    expect(await tableNames(await open(path))).toEqual(expect.arrayContaining(TABLES));
+  });
+
   it("fails with INTERNAL when the path cannot be opened", async () => {
     const dir = tempDir();
     const blocker = join(dir, "not-a-dir");

@@ -10,7 +10,7 @@ const PAIRING_ACTIONS = ["mint_pair_token", "pair_enroll"] as const;
  * widens the `audit_log.action` CHECK by the pairing actions.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await atomically(db, async (trx) => {
     await trx.schema
       .createTable("pair_tokens")
       .addColumn("id", "text", (c) => c.primaryKey().notNull())
@@ -31,7 +31,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 /** Drops `pair_tokens` and narrows the audit CHECK again (deleting the pairing rows, which it would refuse). */
 export async function down(db: Kysely<any>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await atomically(db, async (trx) => {
     await trx.schema.dropTable("pair_tokens").execute();
     const actions = await currentAuditActions(trx);
     await trx.deleteFrom("audit_log").where("action", "in", [...PAIRING_ACTIONS]).execute();
@@ -40,6 +40,12 @@ export async function down(db: Kysely<any>): Promise<void> {
       actions.filter((a) => !(PAIRING_ACTIONS as readonly string[]).includes(a)),
     );
   });
+}
+
+/** Runs `fn` in a transaction, or in the caller's when the Migrator already runs every migration in one. */
+async function atomically(db: Kysely<any>, fn: (trx: Kysely<any>) => Promise<void>): Promise<void> {
+  if (db.isTransaction) return fn(db);
+  return db.transaction().execute(fn);
 }
 
 /**
