@@ -4,6 +4,7 @@ import { isIPv4, isIPv6 } from "node:net";
 import { systemClock, type Clock } from "../lib/clock.js";
 import { GatewayError } from "../lib/gateway-error.js";
 import { silentLogger, type Logger } from "../lib/logger.js";
+import { createWarnLimiter } from "../lib/warn-limiter.js";
 
 export const DEFAULT_LOCKOUT_MAX_FAILURES = 10;
 export const DEFAULT_LOCKOUT_WINDOW_MS = 60_000;
@@ -93,6 +94,7 @@ export function createLockout(options: LockoutOptions = {}): Lockout {
   const entries = new Map<string, Entry>();
   let lockouts = 0;
   let lastSweepMs = clock.now().getTime();
+  const warns = createWarnLimiter(() => clock.now().getTime());
 
   const isTracked = (address: string): boolean => maxFailures > 0 && !(isExemptLoopback && isLoopbackAddress(address));
   const isLive = (entry: Entry, nowMs: number): boolean =>
@@ -148,7 +150,7 @@ export function createLockout(options: LockoutOptions = {}): Lockout {
       if (entry.failures.length < maxFailures) return;
       entry.lockedUntil = nowMs + durationMs;
       lockouts += 1;
-      log.warn("address locked out after repeated authentication failures", {
+      warns.warn(log, `lockout\u0000${address}`, "address locked out after repeated authentication failures", {
         address,
         failures: entry.failures.length,
         window_ms: windowMs,

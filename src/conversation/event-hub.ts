@@ -5,6 +5,7 @@ import type { LedgerEvent } from "../store/ledger-repository.js";
 import type { ToolApproval } from "../store/approval-repository.js";
 import type { UserQuestion } from "../store/question-repository.js";
 import { silentLogger, type Logger } from "../lib/logger.js";
+import { createWarnLimiter } from "../lib/warn-limiter.js";
 
 /**
  * What flows through the hub. `hubSeq` is a per-conversation monotonic sequence assigned at publish.
@@ -57,6 +58,7 @@ export interface HubSubscriberObserver {
 export class EventHub {
   #subscribers = new Map<string, Set<Subscriber>>();
   #log: Logger;
+  readonly #warns = createWarnLimiter();
   #nextSubscriberId = 1;
   #seq = new Map<string, number>();
   #listeners = new Set<{ conversationKey: string | undefined; listener: (event: HubEvent) => void }>();
@@ -195,7 +197,7 @@ export class EventHub {
     if (sub.queue.length - sub.head >= sub.max) {
       this.counters.subscriberOverflows += 1;
       const queued = sub.queue.length - sub.head;
-      this.#log.warn("event hub subscriber overflow", {
+      this.#warns.warn(this.#log, `subscriber_overflow\u0000${conversationKey}`, "event hub subscriber overflow", {
         topic: conversationKey,
         subscriber_id: sub.id,
         queued,

@@ -15,6 +15,8 @@ import type { HttpAuthenticator } from "../http/http-auth.js";
 import type { HttpOps } from "../http/ops-routes.js";
 import { isoTimestamp, type Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
+import { debugContent } from "../lib/log-redaction.js";
+import { createWarnLimiter } from "../lib/warn-limiter.js";
 import { packageVersion } from "../lib/package-version.js";
 import type { McpOps } from "../mcp/mcp-server.js";
 import type { WsOps } from "../ws/ws-deps.js";
@@ -130,6 +132,7 @@ export function createOps(deps: {
   };
 
   const writes = new Set<Promise<void>>();
+  const warns = createWarnLimiter(() => clock.now().getTime());
   /**
    * Evaluates the guard over one call and writes its record (ops.md §3.5): audit `guard_match`, the counter and a
    * log line. Returns the verdict (undefined when allowed). The audit write runs in the background.
@@ -142,7 +145,7 @@ export function createOps(deps: {
     metrics.guardMatch(action, source);
     const attrs = { rule: verdict.rule, action, source, tool_name: toolName, agent_id: target };
     if (action === "warn") log.info("guard rule matched", attrs);
-    else log.warn("guard rule matched", attrs);
+    else warns.warn(log, `guard\u0000${verdict.rule}\u0000${target}`, "guard rule matched", attrs);
     const write = createAuditRepository(db)
       .record({
         actor: SYSTEM_ACTOR,
@@ -203,6 +206,7 @@ export function createOps(deps: {
             turnLog.info("turn ended", { outcome: event.kind, duration_ms: Math.round(performance.now() - startedAt) });
           }
           // A tool_use reports a call already running at the agent: it cannot be stopped, only recorded (§3.3).
+          if (event.kind === "tool_use") debugContent(turnLog, "tool use", event.inputJson, { tool_name: event.name });
           if (event.kind === "tool_use" && guard.isEnabled) guardCall("tool_use", event.name, event.inputJson, agentId);
         },
         price: (usage) => costs.price(agentId, backend, usage),

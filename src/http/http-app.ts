@@ -15,6 +15,7 @@ import type { QuestionRouter } from "../conversation/question-router.js";
 import type { Clock } from "../lib/clock.js";
 import type { IdSource } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
+import { mcpSessionTag } from "../lib/log-redaction.js";
 import type { LedgerRepository } from "../store/ledger-repository.js";
 import type { ThreadRepository } from "../store/thread-repository.js";
 import type { UsageRepository } from "../store/usage-repository.js";
@@ -227,8 +228,17 @@ function logAccess(log: Logger, request: FastifyRequest, reply: FastifyReply): v
       status: reply.raw.statusCode,
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
       ...(principal === null || principal === undefined ? {} : { principal_id: principal.id }),
+      ...mcpSessionAttr(request, reply),
     });
   });
+}
+
+/** `mcp_session` for an MCP request: its session id, or the one an initialize answer minted, hashed (ops.md §6). */
+function mcpSessionAttr(request: FastifyRequest, reply: FastifyReply): { mcp_session?: string } {
+  const given = request.headers["mcp-session-id"];
+  const minted = reply.raw.getHeader("mcp-session-id");
+  const id = typeof given === "string" && given !== "" ? given : typeof minted === "string" ? minted : "";
+  return id === "" ? {} : { mcp_session: mcpSessionTag(id) };
 }
 
 /**

@@ -1,5 +1,6 @@
 // ABOUTME: Redaction for every log line (ops.md §6): credential headers by name, JWT-shaped strings, bearer tokens,
 // ABOUTME: capability URL parts (/mcp/<token>, ?token=, /invite/<token>, /api/link/status/<code>) and known secret values.
+import { createHash } from "node:crypto";
 
 /** What a redacted value becomes. */
 export const REDACTED = "[redacted]";
@@ -67,4 +68,23 @@ export function redactAttrs(attrs: Record<string, unknown>, secrets: readonly st
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(attrs)) out[k] = SECRET_KEYS.has(k.toLowerCase()) ? REDACTED : redactValue(v, secrets, withStack);
   return out;
+}
+
+/**
+ * The `mcp_session` attribute of ops.md §6: the first 12 hex characters of the SHA-256 of an MCP session id. The id
+ * itself is a capability and never appears in a line.
+ */
+export function mcpSessionTag(sessionId: string): string {
+  return createHash("sha256").update(sessionId).digest("hex").slice(0, 12);
+}
+
+/** Longest conversation content a line may carry (ops.md §6). */
+export const LOGGED_CONTENT_CHARS = 200;
+
+/**
+ * Logs conversation content (a message, a tool's input or output, an answer) the one allowed way: at debug only, cut
+ * to 200 characters, under `content`.
+ */
+export function debugContent(log: { debug(msg: string, attrs?: Record<string, unknown>): void }, msg: string, content: string, attrs: Record<string, unknown> = {}): void {
+  log.debug(msg, { ...attrs, content: content.length > LOGGED_CONTENT_CHARS ? content.slice(0, LOGGED_CONTENT_CHARS) : content });
 }

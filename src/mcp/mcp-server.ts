@@ -7,6 +7,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { CallToolRequestSchema, isInitializeRequest, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "../lib/logger.js";
+import { mcpSessionTag } from "../lib/log-redaction.js";
 import type { ErrorReason } from "../lib/gateway-error.js";
 import { hasCapabilities, type CapabilitySet, type ToolRegistry } from "../packs/tool-registry.js";
 import { RouterError, type ToolRouter } from "../packs/tool-router.js";
@@ -189,7 +190,7 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
     try {
       await session.transport.close();
     } catch (err) {
-      log.warn("closing MCP session failed", { session_id: id, cause: err });
+      log.warn("closing MCP session failed", { mcp_session: mcpSessionTag(id), cause: err });
     }
   };
 
@@ -265,7 +266,7 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
           const [code, message] = ROUTER_TO_MCP[err.failure];
           throw withCode(message, code);
         }
-        log.error("MCP tool call failed", { tool: name, cause: err });
+        log.error("MCP tool call failed", { tool: name, cause: err, ...(extra.sessionId === undefined ? {} : { mcp_session: mcpSessionTag(extra.sessionId) }) });
         throw withCode("tool execution failed", -32603);
       }
     });

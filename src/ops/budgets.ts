@@ -2,6 +2,7 @@
 // ABOUTME: `check` refuses a send at or over its limit (audited); a priced row crossing warn_at writes one warning.
 import type { BudgetConfig, BudgetPeriod, BudgetScope } from "../config/types.js";
 import { isoTimestamp, type Clock } from "../lib/clock.js";
+import { createWarnLimiter } from "../lib/warn-limiter.js";
 import type { Logger } from "../lib/logger.js";
 import { Refusal } from "../lib/refusal.js";
 import { createAuditRepository, SYSTEM_ACTOR } from "../store/audit-repository.js";
@@ -65,6 +66,7 @@ export function createBudgets(deps: {
   metrics: GatewayMetrics;
 }): Budgets {
   const { clock, log, metrics, currency } = deps;
+  const warns = createWarnLimiter(() => clock.now().getTime());
   const compiled: CompiledBudget[] = deps.budgets.map((config, index) => {
     const re = isGlob(config.id) ? globToRegExp(config.id) : undefined;
     const limitMicros = Math.round(config.limit * 1_000_000);
@@ -159,7 +161,7 @@ export function createBudgets(deps: {
           now: isoTimestamp(clock.now()),
         });
         metrics.budgetRefusal(budget.config.scope);
-        log.warn("budget exceeded", { scope: budget.config.scope, key, period: budget.config.period, agent_id: agentId });
+        warns.warn(log, `budget\u0000${target(budget, key)}`, "budget exceeded", { scope: budget.config.scope, key, period: budget.config.period, agent_id: agentId });
         throw new Refusal("budget", text);
       }
     },

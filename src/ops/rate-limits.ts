@@ -3,11 +3,10 @@
 import type { RateLimitsConfig, RateLimitSpec } from "../config/types.js";
 import type { Logger } from "../lib/logger.js";
 import { rateLimited } from "../lib/refusal.js";
+import { createWarnLimiter } from "../lib/warn-limiter.js";
 import type { GatewayMetrics, RateLimitScope } from "./gateway-metrics.js";
 import { TokenBucketFamily } from "./token-bucket.js";
 
-const WARN_EVERY_MS = 60_000;
-const MAX_WARN_KEYS = 10_000;
 
 export interface RateLimits {
   /**
@@ -38,25 +37,11 @@ export function createRateLimits(deps: {
     mcp: new TokenBucketFamily(spec(config.mcpCalls), { now }),
     ws: new TokenBucketFamily(spec(config.wsRequests), { now }),
   };
-  /** `scope\0key` -> last warn time; bounded like the buckets. */
-  const warned = new Map<string, number>();
+  const warns = createWarnLimiter(now);
 
   const refused = (scope: RateLimitScope, key: string, retryAfterMs: number) => {
     metrics.rateLimited(scope);
-    const id = `${scope}\u0000${key}`;
-    const at = now();
-    const last = warned.get(id);
-    if (last === undefined || at - last >= WARN_EVERY_MS) {
-      warned.delete(id);
-      if (warned.size >= MAX_WARN_KEYS) {
-        const oldest = warned.keys().next().value;
-        if (oldest !== undefined) warned.delete(oldest);
-      }
-      warned.set(id, at);
-      log.warn("rate limit exceeded", { scope, key, retry_after_ms: retryAfterMs });
-    } else {
-      log.debug("rate limit exceeded", { scope, key, retry_after_ms: retryAfterMs });
-    }
+    warns.warn(log, `rate_limited\u0000${scope}\u0000${key}`, "rate limit exceeded", { scope, key, retry_after_ms: retryAfterMs });
   };
 
   const take = (scope: RateLimitScope, key: string): number => {

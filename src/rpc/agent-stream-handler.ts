@@ -9,7 +9,7 @@ import { decodeAgentMessage, encodeServerMessage } from "./agent-codec.js";
 import { DecodeFailure } from "./service-definition.js";
 import { grpcStatusOf, toGrpcError } from "./status-map.js";
 import { GatewayError } from "../lib/gateway-error.js";
-import type { RpcAuthenticator } from "./rpc-auth.js";
+import { authenticateCall, type RpcAuthenticator } from "./rpc-auth.js";
 import type { Logger } from "../lib/logger.js";
 
 /** Builds the AgentStream handler bound to the agent manager and the authentication hook. */
@@ -22,8 +22,7 @@ export function createAgentStreamHandler(deps: {
 }) {
   return function agentStream(call: ServerDuplexStream<pb.AgentMessage, pb.ServerMessage>): void {
     const peer = call.getPeer();
-    deps.auth
-      .authenticate({ metadata: call.metadata, peer, path: "/coven.CovenControl/AgentStream", kind: "agent_stream" })
+    authenticateCall(deps.auth, { metadata: call.metadata, peer, path: "/coven.CovenControl/AgentStream", kind: "agent_stream" })
       .then(
         (principal) => {
           // The client may have given up while authentication ran; a session opened now would never end.

@@ -12,6 +12,7 @@ import type { QuestionRouter } from "../conversation/question-router.js";
 import * as pb from "../gen/coven_pb.js";
 import { GatewayError, isGatewayError, type ErrorCode } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
+import { createWarnLimiter } from "../lib/warn-limiter.js";
 import type { LedgerRepository } from "../store/ledger-repository.js";
 import {
   clientSendRequestHash,
@@ -75,6 +76,9 @@ interface LiveStream {
   /** Stops waiting for the client to drain, so a requested end is sent at once. */
   wake: () => void;
 }
+
+/** ops.md §6: one warn line per conversation per minute for slow StreamEvents subscribers. */
+const slowWarns = createWarnLimiter();
 
 const SHUTTING_DOWN: StreamStatus = { code: "UNAVAILABLE", message: "gateway shutting down" };
 
@@ -251,7 +255,7 @@ async function serveStream(call: ServerWritableStream<pb.StreamEventsRequest, pb
     for await (const item of stream) {
       if (item.kind === "end") {
         if (item.reason === "slow_consumer") {
-          log.warn("StreamEvents subscriber too slow; disconnected", { conversation_key: call.request.conversationKey, principal_id: entry.principalId });
+          slowWarns.warn(log, `subscriber_overflow\u0000${call.request.conversationKey}`, "StreamEvents subscriber too slow; disconnected", { conversation_key: call.request.conversationKey, principal_id: entry.principalId });
         }
         finish(call, item);
         return;

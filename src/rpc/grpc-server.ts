@@ -5,12 +5,14 @@ import {
   ServerCredentials,
   ServerInterceptingCall,
   status as GrpcStatus,
+  type Metadata,
   type ServerInterceptor,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { DescService } from "@bufbuild/protobuf";
 import { grpcServiceDefinition } from "./service-definition.js";
 import type { Logger } from "../lib/logger.js";
+import { callPrincipalId } from "./rpc-auth.js";
 
 export interface GrpcServerOptions {
   log: Logger;
@@ -73,23 +75,33 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServerHandle {
 
 /**
  * ops.md §6: one `rpc` line per call at info once its status is sent (or the client cancels), never per stream
- * message: `rpc` (the method path), `status` (the gRPC code's name), `duration_ms`. Bodies and metadata never appear.
+ * message: `rpc` (the method path), `principal_id` (once the call authenticated), `status` (the gRPC code's name), `duration_ms`. Bodies and metadata never appear.
  */
 function accessLine(log: Logger): ServerInterceptor {
   return (method, call) => {
     const started = performance.now();
     let logged = false;
+    let metadata: Metadata | undefined;
     const line = (code: number): void => {
       if (logged) return;
       logged = true;
+      const principalId = metadata === undefined ? undefined : callPrincipalId(metadata);
       log.info("rpc", {
         rpc: method.path,
+        ...(principalId === undefined ? {} : { principal_id: principalId }),
         status: GrpcStatus[code] ?? String(code),
         duration_ms: Math.round((performance.now() - started) * 10) / 10,
       });
     };
     return new ServerInterceptingCall(call, {
-      start: (next) => next({ onCancel: () => line(GrpcStatus.CANCELLED) }),
+      start: (next) =>
+        next({
+          onReceiveMetadata: (received, pass) => {
+            metadata = received;
+            pass(received);
+          },
+          onCancel: () => line(GrpcStatus.CANCELLED),
+        }),
       sendStatus: (status, next) => {
         line(status.code);
         next(status);

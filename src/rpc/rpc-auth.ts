@@ -25,3 +25,18 @@ export interface RpcAuthenticator {
 export const anonymousAuthenticator: RpcAuthenticator = {
   authenticate: async () => ({ id: "anonymous", isAnonymous: true, roles: ["admin"] }),
 };
+
+/** The principal each call authenticated as, by the call's metadata object (the access line reads it, ops.md §6). */
+const callPrincipals = new WeakMap<Metadata, string>();
+
+/** Authenticates one call with `auth` and remembers its principal for the call's access line. */
+export async function authenticateCall(auth: RpcAuthenticator, context: RpcCallContext): Promise<RpcPrincipal> {
+  const principal = await auth.authenticate(context);
+  callPrincipals.set(context.metadata, principal.id);
+  return principal;
+}
+
+/** The principal id a call authenticated as, when it did. */
+export function callPrincipalId(metadata: Metadata): string | undefined {
+  return callPrincipals.get(metadata);
+}

@@ -13,7 +13,7 @@ import {
 } from "@grpc/grpc-js";
 import { requireAdmin } from "../auth/roles.js";
 import type { Logger } from "../lib/logger.js";
-import type { RpcAuthenticator, RpcPrincipal } from "./rpc-auth.js";
+import { authenticateCall, type RpcAuthenticator, type RpcPrincipal } from "./rpc-auth.js";
 import { toGrpcError, type GrpcStatusError } from "./status-map.js";
 
 /** What a handler set needs: the authenticator of its service (already admin-gated for AdminService) and a logger. */
@@ -51,8 +51,7 @@ export function authenticatedUnary<I, O>(
   handler: (request: I, principal: RpcPrincipal, call: ServerUnaryCall<I, O>) => Promise<O>,
 ): handleUnaryCall<I, O> {
   return (call, callback) => {
-    deps.auth
-      .authenticate({ metadata: call.metadata, peer: call.getPeer(), path, kind: "call" })
+    authenticateCall(deps.auth, { metadata: call.metadata, peer: call.getPeer(), path, kind: "call" })
       .then((principal) => handler(call.request, principal, call))
       .then(
         (response) => callback(null, response),
@@ -72,8 +71,7 @@ export function authenticatedServerStream<I, O>(
   handler: (call: ServerWritableStream<I, O>, principal: RpcPrincipal) => void | Promise<void>,
 ): handleServerStreamingCall<I, O> {
   return (call) => {
-    deps.auth
-      .authenticate({ metadata: call.metadata, peer: call.getPeer(), path, kind: "call" })
+    authenticateCall(deps.auth, { metadata: call.metadata, peer: call.getPeer(), path, kind: "call" })
       .then((principal) => handler(call, principal))
       .catch((err: unknown) => {
         if (!call.writableEnded && !call.destroyed) call.emit("error", toGrpcError(err, deps.log, { path }));
@@ -86,7 +84,7 @@ function unimplemented(deps: RpcHandlerDeps, path: string, isUnary: boolean): Un
   const details = `method ${path} not implemented`;
   const status: GrpcStatusError = { code: GrpcStatus.UNIMPLEMENTED, details, message: details };
   const handler = (call: ServerUnaryCall<unknown, unknown>, callback?: (err: ServerErrorResponse) => void) => {
-    deps.auth.authenticate({ metadata: call.metadata, peer: call.getPeer(), path, kind: "call" }).then(
+    authenticateCall(deps.auth, { metadata: call.metadata, peer: call.getPeer(), path, kind: "call" }).then(
       () => (isUnary && callback ? callback(asServiceError(status)) : call.emit("error", status)),
       (err: unknown) => {
         const mapped = toGrpcError(err, deps.log, { path });

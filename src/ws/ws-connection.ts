@@ -9,6 +9,7 @@ import { isGatewayError } from "../lib/gateway-error.js";
 import { isRefusal } from "../lib/refusal.js";
 import type { UserQuestion } from "../store/question-repository.js";
 import type { WsDeps } from "./ws-deps.js";
+import { createWarnLimiter } from "../lib/warn-limiter.js";
 import { authenticateHello, type WsCredentials, type WsIdentity } from "./ws-identity.js";
 import { dispatchRequest, type MethodContext } from "./ws-methods.js";
 import { WsRun, type RunOutlet } from "./ws-run.js";
@@ -17,6 +18,8 @@ import { WsTopics, type TopicEvent, type TopicOutlet } from "./ws-topics.js";
 
 /** How long a closing socket may take to finish the close handshake before it is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
+/** ops.md §6: write stalls and slow consumers warn once per connection per minute. */
+const wsWarns = createWarnLimiter();
 const WS_OPEN = 1;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** INTERNAL failures a method lists itself (§3.1), by reason; every other unexpected failure reads `internal error`. */
@@ -45,6 +48,7 @@ interface TopicEntry {
 export class WsConnection implements RunOutlet, TopicOutlet {
   readonly connId: string;
   #deps: WsDeps;
+  readonly #openedAt: number;
   #ws: WebSocket;
   #raw: Socket;
   #credentials: WsCredentials;
@@ -80,14 +84,16 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     set: WsConnectionSet;
     counters: WsCounters;
   }) {
-    this.#deps = options.deps;
+    this.connId = options.deps.ids.uuid();
+    // ops.md §6: every line logged for this connection (its topics and methods included) carries `conn_id`.
+    this.#deps = { ...options.deps, log: options.deps.log.child({ conn_id: this.connId }) };
+    this.#openedAt = performance.now();
     this.#ws = options.socket;
     this.#raw = options.raw;
     this.#credentials = options.credentials;
     this.#validators = options.validators;
     this.#set = options.set;
     this.#counters = options.counters;
-    this.connId = this.#deps.ids.uuid();
     this.#topics = new WsTopics(this.#deps, this, this.#deps.limits.wsMaxSubscriptions);
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
@@ -97,9 +103,10 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     this.#ws.on("pong", () => this.#heard());
     this.#ws.on("close", (code: number) => {
       this.#deps.ops?.closed(code);
+      this.#deps.log.info("ws connection closed", { code, duration_ms: Math.round((performance.now() - this.#openedAt) * 10) / 10 });
       this.#cleanup();
     });
-    this.#ws.on("error", (err) => this.#deps.log.debug("ws socket error", { conn_id: this.connId, cause: err }));
+    this.#ws.on("error", (err) => this.#deps.log.debug("ws socket error", { cause: err }));
     this.#raw.on("drain", () => this.#onDrain());
     this.#after(this.#deps.limits.wsHelloTimeoutMs, () => {
       if (this.#state === "hello") this.close(1008, "hello timeout");
@@ -133,7 +140,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     try {
       this.#ws.close(code, reason);
     } catch (err) {
-      this.#deps.log.debug("ws close failed", { conn_id: this.connId, cause: err });
+      this.#deps.log.debug("ws close failed", { cause: err });
     }
     const timer = setTimeout(() => this.#ws.terminate(), CLOSE_GRACE_MS);
     timer.unref();
@@ -259,7 +266,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
         this.#stallTimer = undefined;
         this.#counters.writeStalls += 1;
         this.#deps.ops?.writeStall();
-        this.#deps.log.warn("ws write stalled", { conn_id: this.connId });
+        wsWarns.warn(this.#deps.log, `write_stall\u0000${this.connId}`, "ws write stalled");
         this.close(4001, "write stalled");
         // Best effort: the close frame cannot get through a stalled socket.
         this.#ws.terminate();
@@ -295,7 +302,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     if (this.#queue.length >= this.#deps.limits.subscriberQueue) {
       this.#counters.subscriberOverflows += 1;
       this.#deps.ops?.overflowed();
-      this.#deps.log.warn("ws slow consumer", { conn_id: this.connId, queued: this.#queue.length });
+      wsWarns.warn(this.#deps.log, `subscriber_overflow\u0000${this.connId}`, "ws slow consumer", { queued: this.#queue.length });
       this.close(4008, "slow consumer");
       return;
     }
@@ -368,7 +375,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
   }
 
   #internal(cause: unknown): void {
-    this.#deps.log.error("ws connection failed", { conn_id: this.connId, cause });
+    this.#deps.log.error("ws connection failed", { cause });
     this.close(1011, "internal error");
   }
 
@@ -431,7 +438,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     });
     this.#state = "open";
     this.#deps.ops?.established(1);
-    this.#deps.log.debug("ws connection established", { conn_id: this.connId, identity: identity.id });
+    this.#deps.log.debug("ws connection established", { identity: identity.id });
     if (identity.expiresAtMs !== undefined) {
       this.#closeAt(identity.expiresAtMs, identity.kind === "webadmin" ? "session ended" : "token expired");
     }
@@ -455,7 +462,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
     try {
       this.#ws.ping();
     } catch (err) {
-      this.#deps.log.debug("ws ping failed", { conn_id: this.connId, cause: err });
+      this.#deps.log.debug("ws ping failed", { cause: err });
     }
     if (this.#pongTimer === undefined) {
       this.#pongTimer = setTimeout(() => this.close(1001, "pong timeout"), this.#deps.limits.wsPongTimeoutMs);
@@ -514,7 +521,7 @@ export class WsConnection implements RunOutlet, TopicOutlet {
           respond({ error: { code: err.code, message: err.message } });
           return;
         }
-        this.#deps.log.error("ws request failed", { conn_id: this.connId, method: String(frame.method), cause: err });
+        this.#deps.log.error("ws request failed", { method: String(frame.method), cause: err });
         respond({ error: { code: "INTERNAL", message: "internal error" } });
       })
       .finally(() => this.#inProgress.delete(id));
