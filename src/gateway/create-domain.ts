@@ -136,7 +136,7 @@ export function createDomain(options: DomainOptions): GatewayDomain {
   });
   const questions = createQuestionRouter({ db, hub, clock, ids, log });
   const ledger = createLedgerRepository(db, clock, ids, writes);
-  const usage = createUsageRepository(db);
+  const usage = createUsageRepository(db, writes);
   const conversations = new ConversationService({ db, writes, ledger: ops.meterLedger(ledger), usage, agents, hub, clock, ids, log, approvals, observer: ops.turns });
   registerBuiltinPacks(packs.registry, {
     db,

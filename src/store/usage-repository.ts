@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { sql, type Selectable } from "kysely";
 import type { MessageUsageRow } from "./schema.js";
 import type { StoreExecutor } from "./transaction.js";
+import type { WriteBatcher } from "./write-batcher.js";
 
 /** One usage event of an agent request. `messageId` is the final message's event_id once written. */
 export interface MessageUsage {
@@ -101,11 +102,18 @@ function toUsage(row: Selectable<MessageUsageRow>): MessageUsage {
   };
 }
 
+const INSERT_SQL =
+  "INSERT INTO message_usage (id, thread_id, message_id, request_id, agent_id, input_tokens, output_tokens, " +
+  "cache_read_tokens, cache_write_tokens, thinking_tokens, created_at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
 /**
- * Creates the usage repository over `db` (the database or a transaction, see transaction.ts). Writes throw the
+ * Creates the usage repository over `db` (the database or a transaction, see transaction.ts). With `writes` (the
+ * store's `WriteBatcher`) `insert` is a prepared statement group-committed with the other writes of the same
+ * event-loop turn, in queue order, so a turn's final message queued after its usage still links it; inside a
+ * caller's transaction, or without `writes`, it goes through Kysely and joins that transaction. Writes throw the
  * driver's error on a CHECK (negative count) or foreign-key (unknown thread) violation; edges map it to INTERNAL.
  */
-export function createUsageRepository(db: StoreExecutor): UsageRepository {
+export function createUsageRepository(db: StoreExecutor, writes?: WriteBatcher): UsageRepository {
   return {
     async insert(usage) {
       const row: Selectable<MessageUsageRow> = {
@@ -122,7 +130,28 @@ export function createUsageRepository(db: StoreExecutor): UsageRepository {
         created_at: usage.createdAt,
         cost_micros: usage.costMicros ?? null,
       };
-      await db.insertInto("message_usage").values(row).execute();
+      if (writes !== undefined && !db.isTransaction) {
+        await writes.run((ctx) =>
+          ctx
+            .statement(INSERT_SQL)
+            .run(
+              row.id,
+              row.thread_id,
+              row.message_id,
+              row.request_id,
+              row.agent_id,
+              row.input_tokens,
+              row.output_tokens,
+              row.cache_read_tokens,
+              row.cache_write_tokens,
+              row.thinking_tokens,
+              row.created_at,
+              row.cost_micros,
+            ),
+        );
+      } else {
+        await db.insertInto("message_usage").values(row).execute();
+      }
       return toUsage(row);
     },
 

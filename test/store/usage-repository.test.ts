@@ -1,5 +1,7 @@
 // ABOUTME: Tests the usage repository: insert, per-thread listing order, message linking and stats.
 // ABOUTME: Stats: since inclusive, until exclusive, distinct request count, agent/thread filters, zeros.
+import { join } from "node:path";
+import SQLite from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isUuid } from "../../src/lib/ids.js";
 import { createThreadRepository } from "../../src/store/thread-repository.js";
@@ -34,6 +36,36 @@ function row(overrides: Partial<NewMessageUsage>): NewMessageUsage {
     ...overrides,
   };
 }
+
+describe("insert with the store's group commit", () => {
+  it("joins the write batch of its event-loop turn: a unit queued after it sees the row before it is committed", async () => {
+    const batched = createUsageRepository(temp.store.db, temp.store.writes);
+    const reader = new SQLite(join(temp.dir, "gateway.db"), { readonly: true });
+    const count = (db: { prepare(sql: string): { get(): unknown } }) => (db.prepare("SELECT count(*) AS n FROM message_usage").get() as { n: number }).n;
+    try {
+      const stored = batched.insert(row({ id: "u1", inputTokens: 2, costMicros: 7 }));
+      const seen = temp.store.writes.run((ctx) => ({
+        own: (ctx.statement("SELECT count(*) AS n FROM message_usage").get() as { n: number }).n,
+        others: count(reader),
+      }));
+      expect(await seen).toEqual({ own: 1, others: 0 });
+      expect((await stored).id).toBe("u1");
+      expect(count(reader)).toBe(1);
+      expect(await usage.listByThread("t1")).toEqual([await stored]);
+    } finally {
+      reader.close();
+    }
+  });
+
+  it("still rejects with the driver's error, alone, when its row breaks a constraint", async () => {
+    const batched = createUsageRepository(temp.store.db, temp.store.writes);
+    const good = batched.insert(row({ id: "ok" }));
+    const bad = batched.insert(row({ id: "bad", threadId: "no-such-thread" }));
+    await expect(bad).rejects.toThrow(/FOREIGN KEY/);
+    expect((await good).id).toBe("ok");
+    expect((await usage.listByThread("t1")).map((u) => u.id)).toEqual(["ok"]);
+  });
+});
 
 describe("insert and listByThread", () => {
   it("stores the counts with a fresh UUID and message_id NULL", async () => {
