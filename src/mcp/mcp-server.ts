@@ -293,6 +293,9 @@ export async function registerMcpServer(app: FastifyInstance, options: McpServer
         sessionIdGenerator: () => randomUUID(),
         enableJsonResponse: true,
         onsessioninitialized: (id) => {
+          // The SDK writes its headers in one writeHead call, which getHeader cannot see afterwards; setting the id
+          // first lets the access line name the session its initialize answer minted (ops.md §6 mcp_session).
+          if (!reply.raw.headersSent) reply.raw.setHeader("mcp-session-id", id);
           sessions.set(id, { transport, server, identity, fingerprint, lastUsed: now(), hangups });
           options.ops?.sessionOpened();
         },
