@@ -3,6 +3,7 @@
 import { isoTimestamp, type Clock } from "../lib/clock.js";
 import { GatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
+import { createWarnLimiter } from "../lib/warn-limiter.js";
 import { MAINTENANCE_RETRY_AFTER_MS, Refusal } from "../lib/refusal.js";
 import { createAuditRepository } from "../store/audit-repository.js";
 import { createSettingsRepository } from "../store/settings-repository.js";
@@ -58,6 +59,8 @@ export function createMaintenance(deps: { db: StoreExecutor; clock: Clock; log: 
   const { db, clock, log, metrics } = deps;
   let current: MaintenanceState = { ...OFF };
   const listeners = new Set<MaintenanceListener>();
+  // ops.md §6: every refusal is a warn line, at most once a minute (the key is the switch itself, not the caller).
+  const warns = createWarnLimiter(() => clock.now().getTime());
 
   return {
     async load() {
@@ -105,7 +108,9 @@ export function createMaintenance(deps: { db: StoreExecutor; clock: Clock; log: 
       return { ...next };
     },
     check() {
-      if (current.enabled) throw new Refusal("maintenance", `maintenance: ${current.message}`, MAINTENANCE_RETRY_AFTER_MS);
+      if (!current.enabled) return;
+      warns.warn(log, "maintenance", "send refused: maintenance", { message: current.message, since: current.since });
+      throw new Refusal("maintenance", `maintenance: ${current.message}`, MAINTENANCE_RETRY_AFTER_MS);
     },
     onChange(listener) {
       listeners.add(listener);

@@ -108,3 +108,17 @@ describe("conversation content", () => {
     expect(lines().filter((l) => l.level !== "DEBUG" && "content" in l)).toEqual([]);
   });
 });
+
+describe("refusal warn lines", () => {
+  it("a send refused by maintenance logs one warn line a minute, later refusals at debug", async () => {
+    const { gw, lines } = await loggedGateway();
+    const on = await fetch(`${gw.httpUrl}/api/admin/maintenance`, { method: "POST", body: JSON.stringify({ enabled: true, message: "upgrading" }) });
+    expect(on.status).toBe(200);
+    const send = () => fetch(`${gw.httpUrl}/api/send`, { method: "POST", body: JSON.stringify({ agent_id: "a", sender: "s", content: "hi" }) });
+    expect((await send()).status).toBe(503);
+    expect((await send()).status).toBe(503);
+    const refused = lines().filter((l) => l.msg === "send refused: maintenance");
+    expect(refused.map((l) => l.level)).toEqual(["WARN", "DEBUG"]);
+    expect(refused[0]).toMatchObject({ message: "upgrading" });
+  });
+});
