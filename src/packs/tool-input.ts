@@ -1,22 +1,23 @@
 // ABOUTME: Input parsing and output encoding shared by builtin tool handlers (packs-mcp.md §5.0 and §0).
 // ABOUTME: Exact "invalid input: ..." messages, and compact JSON with keys sorted at every level.
+import { ToolError } from "./tool-error.js";
 
-/** Parses a call's `input_json`; empty or whitespace-only text is `{}`. Throws `Error` with the §5.0 messages. */
+/** Parses a call's `input_json`; empty or whitespace-only text is `{}`. Throws ToolError with the §5.0 messages. */
 export function parseToolInput(inputJson: string): Record<string, unknown> {
   if (inputJson.trim() === "") return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(inputJson);
   } catch (err) {
-    throw new Error(`invalid input: ${(err as Error).message}`, { cause: err });
+    throw new ToolError(`invalid input: ${(err as Error).message}`, { cause: err });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new Error("invalid input: expected a JSON object");
+    throw new ToolError("invalid input: expected a JSON object");
   }
   return parsed as Record<string, unknown>;
 }
 
-const wrongType = (name: string, type: string) => new Error(`invalid input: field "${name}" must be of type ${type}`);
+const wrongType = (name: string, type: string) => new ToolError(`invalid input: field "${name}" must be of type ${type}`);
 
 /** Reads an optional string field; `null` and absent are undefined. */
 export function optionalString(input: Record<string, unknown>, name: string): string | undefined {

@@ -1,9 +1,11 @@
 // ABOUTME: Routes one tool call to its builtin handler or external pack (packs-mcp.md §3); serves agents' ExecutePackTool (§4).
 // ABOUTME: RouterError carries the exact §3 texts; each entry point maps them to its own wire form.
 import type { PackToolExecutor, PackToolOutcome } from "../agent/agent-ports.js";
+import { GatewayError } from "../lib/gateway-error.js";
 import type { Logger } from "../lib/logger.js";
 import { DEFAULT_PACK_TOOL_TIMEOUT_MS, ExternalPacks } from "./external-packs.js";
 import { RouterError } from "./router-error.js";
+import { ToolError } from "./tool-error.js";
 import { encodeSorted, parseToolInput } from "./tool-input.js";
 import { hasCapabilities, type ToolRegistry } from "./tool-registry.js";
 
@@ -58,9 +60,12 @@ export function createToolRouter(options: {
         const output = await tool.owner.handler(caller, input, signal);
         return { outputJson: encodeSorted(output) };
       } catch (err) {
-        if (err instanceof Error) return { error: err.message };
-        log.error("builtin tool threw a non-error", { tool: toolName, cause: err });
-        return { error: "internal error" };
+        // Expected failures carry their text to the caller; anything else (a failed query, a bug) is redacted to
+        // `internal error` (MCP: -32603 `tool execution failed`) and logged with its cause here, once.
+        if (err instanceof ToolError) return { error: err.message };
+        if (err instanceof GatewayError && err.code !== "INTERNAL") return { error: err.message };
+        log.error("builtin tool failed", { tool: toolName, cause: err });
+        throw new RouterError("internal error");
       }
     },
   };
@@ -77,7 +82,8 @@ export function createAgentPackTools(options: { registry: ToolRegistry; router: 
       try {
         return await router.route(call.toolName, call.inputJson, call.requestId, { agentId: call.agentId }, signal);
       } catch (err) {
-        if (err instanceof RouterError && err.failure !== "internal error") return { error: err.failure };
+        // The router logged an internal failure where it happened; only an unexpected throw is logged here.
+        if (err instanceof RouterError) return { error: err.failure };
         log.error("pack tool routing failed", { tool: call.toolName, cause: err });
         return { error: "internal error" };
       }

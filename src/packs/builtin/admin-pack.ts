@@ -4,12 +4,13 @@ import type { AgentInfo } from "../../agent/agent-connection.js";
 import type { AgentEvent } from "../../agent/agent-events.js";
 import { isTerminal } from "../../agent/agent-events.js";
 import type { SendInput, SendResult } from "../../conversation/conversation-service.js";
-import { isGatewayError } from "../../lib/gateway-error.js";
+import { GatewayError, isGatewayError } from "../../lib/gateway-error.js";
 import { decodeCursor } from "../../store/cursor.js";
 import type { LedgerRepository } from "../../store/ledger-repository.js";
 import type { UsageRepository } from "../../store/usage-repository.js";
 import { optionalInteger, optionalString } from "../tool-input.js";
 import type { BuiltinPack, BuiltinTool } from "../tool-registry.js";
+import { ToolError } from "../tool-error.js";
 import { builtinTool, described, int, obj, str } from "./tool-schema.js";
 
 /** What the admin tools need of the domain: the agent list, the turn pipeline, the ledger and usage. */
@@ -71,11 +72,11 @@ export function createAdminPack(options: AdminPackOptions): BuiltinPack {
         const agentId = optionalString(input, "agent_id");
         const limit = optionalInteger(input, "limit");
         const cursor = optionalString(input, "cursor");
-        if (!agentId) throw new Error("agent_id is required");
+        if (!agentId) throw new ToolError("agent_id is required");
         let afterSeq: number | undefined;
         if (cursor) {
           afterSeq = decodeCursor(cursor);
-          if (afterSeq === undefined) throw new Error("querying events: invalid cursor");
+          if (afterSeq === undefined) throw new ToolError("querying events: invalid cursor");
         }
         const page = await ledger.listConversation({ conversationKey: agentId, afterSeq, limit });
         const stats = await usage.stats({ agentId });
@@ -111,11 +112,11 @@ export function createAdminPack(options: AdminPackOptions): BuiltinPack {
       handler: async (caller, input, signal) => {
         const target = optionalString(input, "agent_id");
         const content = optionalString(input, "content");
-        if (!target) throw new Error("agent_id is required");
-        if (!content) throw new Error("content is required");
-        if (target === caller.agentId) throw new Error("cannot send message to self");
+        if (!target) throw new ToolError("agent_id is required");
+        if (!content) throw new ToolError("content is required");
+        if (target === caller.agentId) throw new ToolError("cannot send message to self");
         admission?.maintenance();
-        if (!agents.get(target)) throw new Error("sending message: agent not found");
+        if (!agents.get(target)) throw new ToolError("sending message: agent not found");
         // The turn counts for the calling agent's principal (store.md §5 inbound actor; ops.md §4.4 budgets).
         const principalId = agents.get(caller.agentId)?.principalId ?? null;
         await admission?.budget({ principalId, agentId: target, actor: principalId ?? caller.agentId });
@@ -155,23 +156,25 @@ async function sendAndWait(
       },
     });
   } catch (err) {
-    if (isGatewayError(err, "NOT_FOUND")) throw new Error("sending message: agent not found", { cause: err });
-    throw new Error(`sending message: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    if (isGatewayError(err, "NOT_FOUND")) throw new ToolError("sending message: agent not found", { cause: err });
+    // A domain refusal is the caller's to read; anything else is internal and redacted by the router.
+    if (err instanceof GatewayError && err.code !== "INTERNAL") throw new ToolError(`sending message: ${err.message}`, { cause: err });
+    throw err;
   }
-  if (result.status !== "accepted") throw new Error("sending message: not accepted");
+  if (result.status !== "accepted") throw new ToolError("sending message: not accepted");
   const { requestId } = result;
   const aborted = new Promise<never>((_resolve, reject) => {
     const onAbort = () => {
       conversations.clientGone(requestId, "caller_gone");
-      reject(new Error("request canceled: caller gone"));
+      reject(new ToolError("request canceled: caller gone"));
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener("abort", onAbort, { once: true });
     void terminal.then(() => signal.removeEventListener("abort", onAbort));
   });
   const event = await Promise.race([terminal, aborted]);
-  if (event.kind === "error") throw new Error(`agent error: ${event.error}`);
-  if (event.kind === "canceled") throw new Error(`request canceled: ${event.reason}`);
+  if (event.kind === "error") throw new ToolError(`agent error: ${event.error}`);
+  if (event.kind === "canceled") throw new ToolError(`request canceled: ${event.reason}`);
   const response = event.kind === "done" && event.fullResponse !== "" ? event.fullResponse : chunks.join("");
   return { agent_id: target, done: true, response, status: "sent" };
 }

@@ -8,6 +8,7 @@ import { parseRfc3339 } from "../../lib/rfc3339.js";
 import type { BbsPostRow, Database, LogEntryRow, TodoRow } from "../../store/schema.js";
 import { optionalInteger, optionalString, optionalStringArray } from "../tool-input.js";
 import type { BuiltinHandler, BuiltinPack } from "../tool-registry.js";
+import { ToolError } from "../tool-error.js";
 import { builtinTool, dateTime, int, obj, str } from "./tool-schema.js";
 
 export interface BasePackOptions {
@@ -26,20 +27,20 @@ const priorityEnum = { type: "string", enum: [...PRIORITIES] };
 
 function checkPriority(value: string | undefined): void {
   if (value && !(PRIORITIES as readonly string[]).includes(value)) {
-    throw new Error(`invalid priority ${JSON.stringify(value)}: must be low, medium, or high`);
+    throw new ToolError(`invalid priority ${JSON.stringify(value)}: must be low, medium, or high`);
   }
 }
 
 function checkStatus(value: string | undefined): void {
   if (value && !(STATUSES as readonly string[]).includes(value)) {
-    throw new Error(`invalid status ${JSON.stringify(value)}: must be pending, in_progress, or completed`);
+    throw new ToolError(`invalid status ${JSON.stringify(value)}: must be pending, in_progress, or completed`);
   }
 }
 
 function parseDate(value: string | undefined, label: string): string | undefined {
   if (!value) return undefined;
   const parsed = parseRfc3339(value);
-  if (parsed === undefined) throw new Error(`${label}: parsing time ${JSON.stringify(value)} as RFC 3339 failed`);
+  if (parsed === undefined) throw new ToolError(`${label}: parsing time ${JSON.stringify(value)} as RFC 3339 failed`);
   return parsed;
 }
 
@@ -84,7 +85,7 @@ export function createBasePack(options: BasePackOptions): BuiltinPack {
 
   const ownedTodo = async (agentId: string, id: string) => {
     const row = await db.selectFrom("todos").selectAll().where("id", "=", id).executeTakeFirst();
-    if (!row || row.agent_id !== agentId) throw new Error("todo not found");
+    if (!row || row.agent_id !== agentId) throw new ToolError("todo not found");
     return row;
   };
 
@@ -94,7 +95,7 @@ export function createBasePack(options: BasePackOptions): BuiltinPack {
       async (caller, input) => {
         const message = optionalString(input, "message");
         const tags = optionalStringArray(input, "tags");
-        if (!message) throw new Error("message is required");
+        if (!message) throw new ToolError("message is required");
         const id = ids.uuid();
         await db
           .insertInto("log_entries")
@@ -131,7 +132,7 @@ export function createBasePack(options: BasePackOptions): BuiltinPack {
         const priority = optionalString(input, "priority");
         const dueText = optionalString(input, "due_date");
         const notes = optionalString(input, "notes");
-        if (!description) throw new Error("description is required");
+        if (!description) throw new ToolError("description is required");
         checkPriority(priority);
         const dueDate = parseDate(dueText, "invalid due_date");
         const id = ids.uuid();
@@ -179,7 +180,7 @@ export function createBasePack(options: BasePackOptions): BuiltinPack {
         const priority = optionalString(input, "priority");
         const notes = optionalString(input, "notes");
         const dueText = optionalString(input, "due_date");
-        if (!id) throw new Error("id is required");
+        if (!id) throw new ToolError("id is required");
         await ownedTodo(caller.agentId, id);
         checkStatus(status);
         checkPriority(priority);
@@ -203,9 +204,9 @@ export function createBasePack(options: BasePackOptions): BuiltinPack {
       def("todo_delete", "Delete a todo", obj({ id: str }, ["id"])),
       async (caller, input) => {
         const id = optionalString(input, "id");
-        if (!id) throw new Error("id is required");
+        if (!id) throw new ToolError("id is required");
         const result = await db.deleteFrom("todos").where("id", "=", id).where("agent_id", "=", caller.agentId).executeTakeFirst();
-        if (result.numDeletedRows === 0n) throw new Error("todo not found");
+        if (result.numDeletedRows === 0n) throw new ToolError("todo not found");
         return { status: "deleted" };
       },
     ],
@@ -214,8 +215,8 @@ export function createBasePack(options: BasePackOptions): BuiltinPack {
       async (caller, input) => {
         const subject = optionalString(input, "subject");
         const content = optionalString(input, "content");
-        if (!subject) throw new Error("subject is required");
-        if (!content) throw new Error("content is required");
+        if (!subject) throw new ToolError("subject is required");
+        if (!content) throw new ToolError("content is required");
         const id = ids.uuid();
         await db.insertInto("bbs_posts").values({ id, agent_id: caller.agentId, thread_id: null, subject, content, created_at: now() }).execute();
         return { status: "created", thread_id: id };
@@ -226,12 +227,12 @@ export function createBasePack(options: BasePackOptions): BuiltinPack {
       async (caller, input) => {
         const threadId = optionalString(input, "thread_id");
         const content = optionalString(input, "content");
-        if (!threadId) throw new Error("thread_id is required");
-        if (!content) throw new Error("content is required");
+        if (!threadId) throw new ToolError("thread_id is required");
+        if (!content) throw new ToolError("content is required");
         const id = await db.transaction().execute(async (trx) => {
           const parent = await trx.selectFrom("bbs_posts").select(["thread_id"]).where("id", "=", threadId).executeTakeFirst();
-          if (!parent) throw new Error("thread not found");
-          if (parent.thread_id !== null) throw new Error("cannot reply to a reply, use original thread_id");
+          if (!parent) throw new ToolError("thread not found");
+          if (parent.thread_id !== null) throw new ToolError("cannot reply to a reply, use original thread_id");
           const id = ids.uuid();
           await trx.insertInto("bbs_posts").values({ id, agent_id: caller.agentId, thread_id: threadId, subject: null, content, created_at: now() }).execute();
           return id;
@@ -258,9 +259,9 @@ export function createBasePack(options: BasePackOptions): BuiltinPack {
       def("bbs_read_thread", "Read a thread with replies", obj({ thread_id: str }, ["thread_id"])),
       async (_caller, input) => {
         const threadId = optionalString(input, "thread_id");
-        if (!threadId) throw new Error("thread_id is required");
+        if (!threadId) throw new ToolError("thread_id is required");
         const head = await db.selectFrom("bbs_posts").selectAll().where("id", "=", threadId).executeTakeFirst();
-        if (!head) throw new Error("thread not found");
+        if (!head) throw new ToolError("thread not found");
         const replies = await db
           .selectFrom("bbs_posts")
           .selectAll()

@@ -6,6 +6,7 @@ import type { IdSource } from "../../lib/ids.js";
 import type { AgentMailRow, Database } from "../../store/schema.js";
 import { optionalBoolean, optionalInteger, optionalString } from "../tool-input.js";
 import type { BuiltinPack, BuiltinTool } from "../tool-registry.js";
+import { ToolError } from "../tool-error.js";
 import { bool, builtinTool, int, obj, str } from "./tool-schema.js";
 
 export interface MailPackOptions {
@@ -36,9 +37,9 @@ export function createMailPack(options: MailPackOptions): BuiltinPack {
         const to = optionalString(input, "to_agent_id");
         const subject = optionalString(input, "subject");
         const content = optionalString(input, "content");
-        if (!to) throw new Error("to_agent_id is required");
-        if (!subject) throw new Error("subject is required");
-        if (!content) throw new Error("content is required");
+        if (!to) throw new ToolError("to_agent_id is required");
+        if (!subject) throw new ToolError("subject is required");
+        if (!content) throw new ToolError("content is required");
         const id = ids.uuid();
         await db
           .insertInto("agent_mail")
@@ -63,7 +64,7 @@ export function createMailPack(options: MailPackOptions): BuiltinPack {
       definition: def("mail_read", "Read and mark message as read", obj({ message_id: str }, ["message_id"])),
       handler: async (caller, input) => {
         const messageId = optionalString(input, "message_id");
-        if (!messageId) throw new Error("message_id is required");
+        if (!messageId) throw new ToolError("message_id is required");
         await db
           .updateTable("agent_mail")
           .set({ read_at: isoTimestamp(clock.now()) })
@@ -72,7 +73,7 @@ export function createMailPack(options: MailPackOptions): BuiltinPack {
           .where("read_at", "is", null)
           .execute();
         const row = await db.selectFrom("agent_mail").selectAll().where("id", "=", messageId).where("to_agent_id", "=", caller.agentId).executeTakeFirst();
-        if (!row) throw new Error("message not found");
+        if (!row) throw new ToolError("message not found");
         return mail(row);
       },
     },

@@ -6,6 +6,7 @@ import type { IdSource } from "../../lib/ids.js";
 import type { Database } from "../../store/schema.js";
 import { optionalString } from "../tool-input.js";
 import type { BuiltinPack, BuiltinTool } from "../tool-registry.js";
+import { ToolError } from "../tool-error.js";
 import { builtinTool, obj, str } from "./tool-schema.js";
 
 export interface NotesPackOptions {
@@ -21,7 +22,7 @@ export function createNotesPack(options: NotesPackOptions): BuiltinPack {
   const { db, clock, ids } = options;
   const requireKey = (input: Record<string, unknown>) => {
     const key = optionalString(input, "key");
-    if (!key) throw new Error("key is required");
+    if (!key) throw new ToolError("key is required");
     return key;
   };
 
@@ -31,7 +32,7 @@ export function createNotesPack(options: NotesPackOptions): BuiltinPack {
       handler: async (caller, input) => {
         const key = optionalString(input, "key");
         const value = optionalString(input, "value") ?? "";
-        if (!key) throw new Error("key is required");
+        if (!key) throw new ToolError("key is required");
         const now = isoTimestamp(clock.now());
         await db
           .insertInto("agent_notes")
@@ -51,7 +52,7 @@ export function createNotesPack(options: NotesPackOptions): BuiltinPack {
           .where("agent_id", "=", caller.agentId)
           .where("key", "=", key)
           .executeTakeFirst();
-        if (!row) throw new Error("note not found");
+        if (!row) throw new ToolError("note not found");
         return { key, value: row.value };
       },
     },
@@ -70,7 +71,7 @@ export function createNotesPack(options: NotesPackOptions): BuiltinPack {
       handler: async (caller, input) => {
         const key = requireKey(input);
         const result = await db.deleteFrom("agent_notes").where("agent_id", "=", caller.agentId).where("key", "=", key).executeTakeFirst();
-        if (result.numDeletedRows === 0n) throw new Error("note not found");
+        if (result.numDeletedRows === 0n) throw new ToolError("note not found");
         return { key, status: "deleted" };
       },
     },

@@ -3,6 +3,7 @@
 import type { AskInput, AskOutcome } from "../../conversation/question-router.js";
 import { optionalBoolean, optionalInteger, optionalObjectArray, optionalString } from "../tool-input.js";
 import type { BuiltinPack } from "../tool-registry.js";
+import { ToolError } from "../tool-error.js";
 import { bool, builtinTool, described, int, obj, str } from "./tool-schema.js";
 
 export interface UiPackOptions {
@@ -35,7 +36,7 @@ const SCHEMA = obj(
   ["question", "options"],
 );
 
-const wrongOptions = () => new Error('invalid input: field "options" must be of type array');
+const wrongOptions = () => new ToolError('invalid input: field "options" must be of type array');
 
 /** Builds `builtin:ui` over the gateway's one question router. */
 export function createUiPack(options: UiPackOptions): BuiltinPack {
