@@ -83,6 +83,9 @@ describe("builtin:base", () => {
     expect(await call("a", "todo_list", { status: "done" })).toEqual({
       error: 'invalid status "done": must be pending, in_progress, or completed',
     });
+    expect(await call("a", "todo_list", { priority: "urgent" })).toEqual({
+      error: 'invalid priority "urgent": must be low, medium, or high',
+    });
     expect(await call("b", "todo_list")).toEqual({ outputJson: '{"count":0,"todos":[]}' });
     const id = "00000000-0000-4000-8000-000000000001";
     expect(await call("b", "todo_update", { id, status: "completed" })).toEqual({ error: "todo not found" });
@@ -91,6 +94,11 @@ describe("builtin:base", () => {
     expect(await call("a", "todo_update", { id, status: "nope" })).toEqual({
       error: 'invalid status "nope": must be pending, in_progress, or completed',
     });
+    expect(await call("a", "todo_update", { id, priority: "asap" })).toEqual({
+      error: 'invalid priority "asap": must be low, medium, or high',
+    });
+    expect(await call("a", "todo_update", { id, due_date: "soon" })).toMatchObject({ error: expect.stringMatching(/^invalid due_date: /) });
+    expect(await call("a", "todo_delete", {})).toEqual({ error: "id is required" });
     clock.set("2026-03-15T00:00:00.000Z");
     expect(await call("a", "todo_update", { id, status: "in_progress", notes: "" })).toEqual({ outputJson: '{"status":"updated"}' });
     expect(await call("a", "todo_list", { status: "in_progress", priority: "high" })).toEqual({
@@ -122,15 +130,17 @@ describe("builtin:base", () => {
       outputJson:
         '{"count":1,"threads":[{"agent_id":"a","content":"first","created_at":"2026-03-14T09:01:11.123Z","id":"00000000-0000-4000-8000-000000000001","subject":"Hello","thread_id":null}]}',
     });
+    expect(await call("c", "bbs_read_thread", {})).toEqual({ error: "thread_id is required" });
     expect(await call("c", "bbs_read_thread", { thread_id: "missing" })).toEqual({ error: "thread not found" });
     expect(await call("c", "bbs_read_thread", { thread_id: "00000000-0000-4000-8000-000000000002" })).toEqual({
       outputJson:
         '{"post":{"agent_id":"b","content":"reply","created_at":"2026-03-14T09:01:11.123Z","id":"00000000-0000-4000-8000-000000000002","subject":"","thread_id":"00000000-0000-4000-8000-000000000001"},"replies":[]}',
     });
-    const read = JSON.parse(((await call("c", "bbs_read_thread", { thread_id: thread })) as { outputJson: string }).outputJson) as {
-      replies: Array<{ id: string }>;
-    };
-    expect(read.replies.map((r) => r.id)).toEqual(["00000000-0000-4000-8000-000000000002"]);
+    expect(await call("c", "bbs_read_thread", { thread_id: thread })).toEqual({
+      outputJson:
+        '{"post":{"agent_id":"a","content":"first","created_at":"2026-03-14T09:01:11.123Z","id":"00000000-0000-4000-8000-000000000001","subject":"Hello","thread_id":null},' +
+        '"replies":[{"agent_id":"b","content":"reply","created_at":"2026-03-14T09:01:11.123Z","id":"00000000-0000-4000-8000-000000000002","subject":"","thread_id":"00000000-0000-4000-8000-000000000001"}]}',
+    });
   });
 
   it("raises RouterError tool not found for an unknown tool", async () => {
