@@ -47,7 +47,7 @@ export function healthStreamRoutes(deps: HealthStreamDeps) {
         writeStallTimeoutMs: deps.limits.sseWriteStallTimeoutMs,
         registry: deps.registry,
       });
-      if (channel.open()) void channel.send("data: ok\n\n");
+      channel.open("data: ok\n\n");
       return reply;
     });
   };

@@ -102,7 +102,7 @@ export class SseTurnWriter implements TurnSink, PrincipalBoundStream {
       this.#stopQuestions();
       this.#stopTracking();
     });
-    if (channel.open()) void channel.send(startedFrame(started));
+    channel.open(startedFrame(started));
     this.#resolveChannel(channel);
     if (this.#removedText !== undefined) this.#endRemoved(channel, started.requestId, this.#removedText);
   }
