@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../support/gateway-harness.js";
 import { startAuthGateway } from "../support/identity-fixtures.js";
-import { covenControlClient, ThirdPartyAgentStream } from "../support/proto-client.js";
+import { covenControlClient, ThirdPartyAgentStream, type ServerFrame } from "../support/proto-client.js";
+import { postSse } from "../support/sse-client.js";
 import { timeIn } from "../../packs/example-time/src/time-in.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -115,6 +116,38 @@ describe("packs/example-time as a process", () => {
     pack.child.kill("SIGTERM");
     expect(await pack.exited).toBe(0);
     await expect.poll(() => call("get_time", {})).toEqual({ error: "tool not found" });
+  });
+
+  it("keeps a slow echo (delay_ms) off the agent's stream: a second call and the agent's replies flow meanwhile", async () => {
+    const gw = await startTestGateway();
+    cleanups.push(() => gw.stop());
+    const pack = startPack(gw);
+    await pack.waitFor("registered example-time (2 tools)");
+    const control = covenControlClient(gw.grpcAddr);
+    cleanups.push(() => control.close());
+    const agent = new ThirdPartyAgentStream(control);
+    agent.call.on("error", () => {});
+    cleanups.push(() => agent.cancel());
+    agent.register("busy", { capabilities: ["chat"] });
+    await agent.next("welcome");
+    agent.call.on("data", (frame: ServerFrame) => {
+      if (frame.payload !== "send_message") return;
+      const id = (frame.send_message as { request_id: string }).request_id;
+      agent.respond(id, { text: "still here" });
+      agent.respond(id, { done: { full_response: "still here" } });
+    });
+    const resultOf = (id: string, timeoutMs: number) =>
+      agent.next("pack_tool_result", (f) => (f.pack_tool_result as { request_id: string }).request_id === id, timeoutMs);
+    const slowSent = Date.now();
+    agent.send({ execute_pack_tool: { request_id: "slow", tool_name: "echo", input_json: '{"text":"late","delay_ms":2500}' } });
+    agent.send({ execute_pack_tool: { request_id: "fast", tool_name: "echo", input_json: '{"text":"now"}' } });
+    // The fast result and a whole turn complete while the slow echo is still sleeping in the pack.
+    expect((await resultOf("fast", 2_000)).pack_tool_result).toMatchObject({ result: "output_json", output_json: '{"text":"now"}' });
+    const sent = await postSse(`${gw.httpUrl}/api/send`, { agent_id: "busy", sender: "alice", content: "hello" });
+    expect(sent.frames.map((f) => f.event)).toEqual(["started", "text", "done"]);
+    expect(agent.received.some((f) => (f.pack_tool_result as { request_id?: string } | undefined)?.request_id === "slow")).toBe(false);
+    expect((await resultOf("slow", 5_000)).pack_tool_result).toMatchObject({ result: "output_json", output_json: '{"text":"late"}' });
+    expect(Date.now() - slowSent).toBeGreaterThanOrEqual(2_500);
   });
 
   it("times out an echo slower than its 5 s timeout", async () => {
