@@ -5,24 +5,15 @@ import * as grpc from "@grpc/grpc-js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/lib/logger.js";
 import { connectAgent, createCleanups, openClient, sendMessage, SseSession } from "../e2e/support/conversation-e2e.js";
-import { startTestGateway, type TestGateway, type TestGatewayOptions } from "../support/gateway-harness.js";
+import { startLoggedGateway } from "../support/logged-gateway.js";
 import { seedPrincipal, tokenFor, withAuth } from "../support/identity-fixtures.js";
 import { WsClient, WsSchema } from "../ws/support/ws-client.js";
 
 const cleanups = createCleanups();
 afterEach(() => cleanups.run());
 
-type Line = Record<string, unknown>;
-
-async function loggedGateway(options: TestGatewayOptions = {}): Promise<{ gw: TestGateway; raw: string[]; lines: () => Line[] }> {
-  const raw: string[] = [];
-  const log = createLogger({ level: "debug", format: "json", write: (line) => raw.push(line), secrets: [] });
-  const gw = await startTestGateway({ ...options, log });
-  cleanups.add(() => gw.stop());
-  return { gw, raw, lines: () => raw.map((line) => JSON.parse(line) as Line) };
-}
+const loggedGateway = (options?: Parameters<typeof startLoggedGateway>[1]) => startLoggedGateway(cleanups, options);
 
 describe("WebSocket lines", () => {
   it("carry the connection's conn_id, and its end is one info line with the close code and duration", async () => {

@@ -1,27 +1,18 @@
 // ABOUTME: Logs of ops.md §6 through a real gateway with the JSON logger: access-line shape, the X-Request-Id round
 // ABOUTME: trip, a turn's lines carrying request_id/agent_id/principal_id on each ingress, and redaction of every secret.
 import { afterEach, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/lib/logger.js";
 import { REDACTED, redactText } from "../../src/lib/log-redaction.js";
 import { connectAgent, createCleanups, openClient, sendMessage, SseSession } from "../e2e/support/conversation-e2e.js";
-import { startTestGateway, type TestGateway, type TestGatewayOptions } from "../support/gateway-harness.js";
+import { startLoggedGateway } from "../support/logged-gateway.js";
 import { seedPrincipal, TEST_JWT_SECRET, tokenFor, withAuth } from "../support/identity-fixtures.js";
 import { WsClient, WsSchema } from "../ws/support/ws-client.js";
 
 const cleanups = createCleanups();
 afterEach(() => cleanups.run());
 
-type Line = Record<string, unknown>;
+const loggedGateway = (options?: Parameters<typeof startLoggedGateway>[1]) => startLoggedGateway(cleanups, options);
 const RFC3339_MS_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-async function loggedGateway(options: TestGatewayOptions & { secrets?: string[] } = {}): Promise<{ gw: TestGateway; raw: string[]; lines: () => Line[] }> {
-  const raw: string[] = [];
-  const log = createLogger({ level: "debug", format: "json", write: (line) => raw.push(line), secrets: options.secrets ?? [] });
-  const gw = await startTestGateway({ ...options, log });
-  cleanups.add(() => gw.stop());
-  return { gw, raw, lines: () => raw.map((line) => JSON.parse(line) as Line) };
-}
 
 describe("access lines and X-Request-Id", () => {
   it("echoes a well-formed X-Request-Id, replaces a malformed or missing one with a UUIDv4, and logs it as http_id", async () => {
