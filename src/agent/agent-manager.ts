@@ -16,6 +16,7 @@ import {
   type StreamPrincipal,
   type ToolCatalog,
 } from "./agent-ports.js";
+import { agentListingsJson } from "./agent-listing.js";
 import { AgentSession, type RegistrationResult } from "./agent-session.js";
 import { GatewayError } from "../lib/gateway-error.js";
 import { newInstanceId } from "../lib/ids.js";
@@ -75,6 +76,10 @@ export class AgentManager {
   #directory: AgentDirectory;
   /** Live and registering connections by agent_id (registering ones count for duplicates, are not routable). */
   #byAgentId = new Map<string, AgentConnection>();
+  /** The instance ids of the connections in `#byAgentId`, so a new one is checked unique in O(1). */
+  #instanceIds = new Set<string>();
+  /** `#byAgentId`'s connections sorted by name then id; dropped whenever that map changes, rebuilt on the next read. */
+  #listOrder: AgentConnection[] | undefined;
   /** Last-known records of disconnected agents by agent_id, oldest first; dropped when the agent registers again. */
   #departed = new Map<string, DepartedAgent>();
   /** Connections that completed registration (only those leave a last-known record). */
@@ -163,7 +168,7 @@ export class AgentManager {
       return { kind: "refused" };
     }
     let instanceId = newInstanceId();
-    while (this.#instanceInUse(instanceId)) instanceId = newInstanceId();
+    while (this.#instanceIds.has(instanceId)) instanceId = newInstanceId();
     const connection = new AgentConnection({
       io,
       info: {
@@ -188,6 +193,8 @@ export class AgentManager {
       ...(this.#options.streamObserver === undefined ? {} : { observer: this.#options.streamObserver }),
     });
     this.#byAgentId.set(frame.agentId, connection);
+    this.#instanceIds.add(instanceId);
+    this.#listOrder = undefined;
     const mcpToken = randomUUID();
     this.#mcpTokens.set(mcpToken, { agentId: frame.agentId, principalId: principal.id, capabilities: frame.capabilities });
     this.#tokenOf.set(connection, mcpToken);
@@ -277,8 +284,30 @@ export class AgentManager {
   /** Connected, routable agents sorted by name then id. */
   list(): AgentInfo[] {
     const out: AgentInfo[] = [];
-    for (const connection of this.#byAgentId.values()) if (connection.isRoutable) out.push(connection.snapshot());
-    return out.sort((a, b) => (a.name === b.name ? cmp(a.agentId, b.agentId) : cmp(a.name, b.name)));
+    for (const connection of this.#ordered()) if (connection.isRoutable) out.push(connection.snapshot());
+    return out;
+  }
+
+  /**
+   * `list()` as the JSON body of `GET /api/agents` (agent-listing.ts), keeping only agents tagged `workspace` when
+   * it is given; built from cached per-connection bytes.
+   */
+  listingJson(workspace?: string): Buffer {
+    return agentListingsJson(this.#routable(workspace));
+  }
+
+  *#routable(workspace: string | undefined): Generator<AgentConnection> {
+    for (const connection of this.#ordered()) {
+      if (!connection.isRoutable) continue;
+      if (workspace === undefined || connection.info.workspaces.includes(workspace)) yield connection;
+    }
+  }
+
+  #ordered(): AgentConnection[] {
+    this.#listOrder ??= [...this.#byAgentId.values()].sort((a, b) =>
+      a.info.name === b.info.name ? cmp(a.agentId, b.agentId) : cmp(a.info.name, b.info.name),
+    );
+    return this.#listOrder;
   }
 
   /** Disconnected agents still remembered (not connected again since), most recently departed first. */
@@ -430,14 +459,11 @@ export class AgentManager {
     });
   }
 
-  #instanceInUse(instanceId: string): boolean {
-    for (const connection of this.#byAgentId.values()) if (connection.info.instanceId === instanceId) return true;
-    return false;
-  }
-
   #closed(connection: AgentConnection, end: StreamEnd, principal: StreamPrincipal): void {
     if (this.#byAgentId.get(connection.agentId) === connection) {
       this.#byAgentId.delete(connection.agentId);
+      this.#instanceIds.delete(connection.info.instanceId);
+      this.#listOrder = undefined;
       if (this.#registered.has(connection)) this.#remember(connection, end);
     }
     const token = this.#tokenOf.get(connection);

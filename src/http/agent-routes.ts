@@ -1,10 +1,9 @@
 // ABOUTME: GET /api/agents (the connected agent list) and the `/api/agents/` suffix dispatch (http-api.md §3, §5):
 // ABOUTME: `.../history` goes to history, `.../send` to the leader send, anything else is a 400.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { agentListing } from "../agent/agent-listing.js";
 import type { AgentManager } from "../agent/agent-manager.js";
 import { GatewayError } from "../lib/gateway-error.js";
-import { sendJson, sendMethodNotAllowed } from "./http-reply.js";
+import { sendJsonBytes, sendMethodNotAllowed } from "./http-reply.js";
 import { idBeforeSuffix, queryParam, wildcardParam } from "./route-input.js";
 
 type SubrouteHandler = (request: FastifyRequest, reply: FastifyReply, agentId: string) => Promise<FastifyReply>;
@@ -24,8 +23,7 @@ export function agentRoutes(deps: AgentRouteDeps) {
     app.all("/api/agents", async (request, reply) => {
       if (request.method !== "GET") return sendMethodNotAllowed(reply);
       const workspace = queryParam(request, "workspace");
-      const agents = deps.agents.list().filter((agent) => workspace === undefined || agent.workspaces.includes(workspace));
-      return sendJson(reply, 200, agents.map(agentListing));
+      return sendJsonBytes(reply, 200, deps.agents.listingJson(workspace));
     });
 
     app.all("/api/agents/*", async (request, reply) => {

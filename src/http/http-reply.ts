@@ -17,10 +17,12 @@ export const NOT_FOUND_TEXT = "404 page not found\n";
  * A Buffer payload keeps fastify from appending `; charset=utf-8`.
  */
 export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply
-    .code(status)
-    .header("content-type", "application/json")
-    .send(Buffer.from(`${JSON.stringify(body)}\n`, "utf8"));
+  return sendJsonBytes(reply, status, Buffer.from(`${JSON.stringify(body)}\n`, "utf8"));
+}
+
+/** Sends an already serialized JSON body (with its final newline) as `application/json`. */
+export function sendJsonBytes(reply: FastifyReply, status: number, body: Buffer): FastifyReply {
+  return reply.code(status).header("content-type", "application/json").send(body);
 }
 
 /** Sends `{"error": message}` with the given status. */

@@ -1,6 +1,7 @@
 // ABOUTME: GET /api/agents (order, key order, omitted keys, workspace filter, idle/busy) and the suffix dispatch
 // ABOUTME: of /api/agents/ paths, against the real AgentManager driven by fake agent streams.
 import { afterEach, describe, expect, it } from "vitest";
+import { agentListing } from "../../src/agent/agent-listing.js";
 import { createHttpHarness, type HttpHarness } from "./support/http-harness.js";
 
 let h: HttpHarness | undefined;
@@ -43,6 +44,26 @@ describe("GET /api/agents", () => {
     expect(await ids("/api/agents?workspace=alphabet")).toEqual(["a2"]);
     expect(await ids("/api/agents?workspace=gamma")).toEqual([]);
     expect(await ids("/api/agents?workspace=")).toEqual(["a1", "a2", "a3"]);
+  });
+
+  it("keeps the list exact as agents come and go: order, escaping and the body byte for byte", async () => {
+    h = await createHttpHarness();
+    const body = async () => (await h!.app.inject({ method: "GET", url: "/api/agents" })).body;
+    const expected = () => `${JSON.stringify(h!.agents.list().map(agentListing))}\n`;
+    const quoted = await h.connectAgent({ agentId: "q-1", name: 'say "hi" \\ 💡', workspaces: ["ws"] });
+    await h.connectAgent({ agentId: "m-1", name: "middle", backend: "claude" });
+    expect(await body()).toBe(expected());
+    expect((JSON.parse(await body()) as Array<{ id: string }>).map((a) => a.id)).toEqual(["m-1", "q-1"]);
+    // A change after a list has been served: the next list shows it.
+    await h.connectAgent({ agentId: "a-1", name: "alpha" });
+    quoted.disconnect();
+    await quoted.waitFor(() => h!.agents.get("q-1") === undefined);
+    expect((JSON.parse(await body()) as Array<{ id: string }>).map((a) => a.id)).toEqual(["a-1", "m-1"]);
+    expect(await body()).toBe(expected());
+    const again = await h.connectAgent({ agentId: "q-1", name: "zulu" });
+    expect((JSON.parse(await body()) as Array<{ id: string; name: string }>).map((a) => `${a.id}:${a.name}`)).toEqual(["a-1:alpha", "m-1:middle", "q-1:zulu"]);
+    expect(await body()).toBe(expected());
+    again.disconnect();
   });
 
   it("reports busy while a request is in flight and idle after it ends", async () => {
