@@ -48,7 +48,8 @@ describe("GET /api/agents", () => {
 
   it("keeps the list exact as agents come and go: order, escaping and the body byte for byte", async () => {
     h = await createHttpHarness();
-    const body = async () => (await h!.app.inject({ method: "GET", url: "/api/agents" })).body;
+    const url = await h.listen();
+    const body = async () => (await fetch(`${url}/api/agents`)).text();
     const expected = () => `${JSON.stringify(h!.agents.list().map(agentListing))}\n`;
     const quoted = await h.connectAgent({ agentId: "q-1", name: 'say "hi" \\ 💡', workspaces: ["ws"] });
     await h.connectAgent({ agentId: "m-1", name: "middle", backend: "claude" });
