@@ -1,11 +1,11 @@
 // ABOUTME: Tests JWT minting and verification (auth.md §7): exact header and claims, TTL rules, every refusal.
 // ABOUTME: Foreign tokens are built with jose or by hand; the clock is injected.
-import { generateKeyPairSync } from "node:crypto";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import type { Clock } from "../../src/lib/clock.js";
 import { isGatewayError } from "../../src/lib/gateway-error.js";
 import { createJwtService, DEFAULT_TOKEN_TTL_SECONDS } from "../../src/auth/jwt.js";
+import { testKeyPair } from "../support/key-pairs.js";
 
 const SECRET = "0123456789abcdef0123456789abcdef";
 const START_MS = 1_700_000_000_000;
@@ -102,7 +102,7 @@ describe("verify", () => {
     }
     const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.`;
     expect(await refusal(jwt.verify(unsigned))).toBe("invalid token");
-    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const { privateKey } = testKeyPair("rsa-2048");
     const rs256 = await new SignJWT(claims).setProtectedHeader({ alg: "RS256" }).sign(privateKey);
     expect(await refusal(jwt.verify(rs256))).toBe("invalid token");
   });

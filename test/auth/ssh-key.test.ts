@@ -1,6 +1,6 @@
 // ABOUTME: Tests SSH public-key parsing, validation, fingerprints and encoding (auth.md §5, §5.2, §5.3).
 // ABOUTME: Vectors come from the spec and from ssh-keygen, so parser and encoder are pinned to OpenSSH.
-import { createPublicKey, generateKeyPairSync } from "node:crypto";
+import { createPublicKey } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { isGatewayError } from "../../src/lib/gateway-error.js";
 import {
@@ -12,6 +12,7 @@ import {
 } from "../../src/auth/ssh-key.js";
 import { encodeString, encodeUnsignedMpint } from "../../src/auth/ssh-wire.js";
 import { OPENSSH_ECDSA256_PRIVATE_PEM, OPENSSH_KEYS, SPEC_ED25519, specEd25519PrivateKey } from "./ssh-vectors.js";
+import { testKeyPair } from "../support/key-pairs.js";
 
 function parseError(line: string): string {
   try {
@@ -160,9 +161,9 @@ describe("parseSshPublicKeyBlob: blob validation", () => {
 describe("sshPublicKeyBlob / formatAuthorizedKey with node-generated keys", () => {
   it("round-trips Ed25519, RSA 2048 and ECDSA P-384 keys", () => {
     const keys = [
-      generateKeyPairSync("ed25519").publicKey,
-      generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey,
-      generateKeyPairSync("ec", { namedCurve: "P-384" }).publicKey,
+      testKeyPair("ed25519").publicKey,
+      testKeyPair("rsa-2048").publicKey,
+      testKeyPair("p384").publicKey,
     ];
     const types = keys.map((key) => {
       const parsed = parseAuthorizedKey(formatAuthorizedKey(key, "gen"));
@@ -174,7 +175,7 @@ describe("sshPublicKeyBlob / formatAuthorizedKey with node-generated keys", () =
   });
 
   it("refuses keys SSH cannot carry", () => {
-    const { publicKey } = generateKeyPairSync("ec", { namedCurve: "secp256k1" });
+    const { publicKey } = testKeyPair("secp256k1");
     expect(() => sshPublicKeyBlob(publicKey)).toThrow(/unsupported key for SSH encoding/);
   });
 });

@@ -1,6 +1,6 @@
 // ABOUTME: Tests the x-ssh-* verifier: the spec's byte vector, every check of auth.md §5 in order, every message.
 // ABOUTME: Keys come from node:crypto (Ed25519, RSA 2048, ECDSA) and ssh-keygen; the clock is injected.
-import { createPrivateKey, generateKeyPairSync, sign as cryptoSign, type KeyObject } from "node:crypto";
+import { createPrivateKey, sign as cryptoSign, type KeyObject } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Clock } from "../../src/lib/clock.js";
 import { isGatewayError } from "../../src/lib/gateway-error.js";
@@ -15,6 +15,7 @@ import {
 } from "../../src/auth/ssh-signature.js";
 import { createSshSigner, encodeSshSignature, randomSshNonce } from "../support/ssh-signer.js";
 import { OPENSSH_ECDSA256_PRIVATE_PEM, OPENSSH_KEYS, SPEC_ED25519, specEd25519PrivateKey } from "./ssh-vectors.js";
+import { testKeyPair } from "../support/key-pairs.js";
 
 const SPEC_TS_MS = Number(SPEC_ED25519.timestamp) * 1000;
 
@@ -46,7 +47,7 @@ function outcome(metadata: SshAuthMetadata, nowMs = SPEC_TS_MS): string {
 }
 
 function rsaKey(): KeyObject {
-  return generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+  return testKeyPair("rsa-2048").privateKey;
 }
 
 describe("the auth.md §5.2 worked example", () => {
@@ -176,7 +177,7 @@ describe("replay cache (checks 8 and 12)", () => {
   it("lets the same nonce through for a different key", () => {
     const verifier = createSshVerifier({ clock: clockAt(SPEC_TS_MS) });
     verifier.verify(SPEC_METADATA);
-    const other = createSshSigner(generateKeyPairSync("ed25519").privateKey);
+    const other = createSshSigner(testKeyPair("ed25519").privateKey);
     expect(verifier.verify(other.sign(1_700_000_000, SPEC_ED25519.nonce)).fingerprint).toBe(other.fingerprint);
   });
 });
@@ -214,7 +215,7 @@ describe("signature verification (check 11)", () => {
   const nowSeconds = 1_700_000_000;
 
   it("refuses a signature by another key", () => {
-    const other = createSshSigner(generateKeyPairSync("ed25519").privateKey);
+    const other = createSshSigner(testKeyPair("ed25519").privateKey);
     expect(outcome({ ...SPEC_METADATA, "x-ssh-pubkey": other.authorizedKey })).toBe(
       "SSH auth failed: signature verification failed: ssh: signature did not verify",
     );
@@ -296,7 +297,7 @@ describe("signature verification (check 11)", () => {
   it("verifies ECDSA P-256 (ssh-keygen key) and P-521 signatures", () => {
     const openssh = createSshSigner(createPrivateKey(OPENSSH_ECDSA256_PRIVATE_PEM));
     expect(parseAuthorizedKey(openssh.authorizedKey).fingerprint).toBe(OPENSSH_KEYS.ecdsa256.fingerprint);
-    const p521 = createSshSigner(generateKeyPairSync("ec", { namedCurve: "P-521" }).privateKey);
+    const p521 = createSshSigner(testKeyPair("p521").privateKey);
     for (const signer of [openssh, p521]) {
       const metadata = { ...signer.sign(nowSeconds), "x-ssh-pubkey": signer.authorizedKey };
       expect(createSshVerifier({ clock: clockAt(nowSeconds * 1000) }).verify(metadata).fingerprint).toBe(signer.fingerprint);

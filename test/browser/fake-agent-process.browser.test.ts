@@ -1,7 +1,6 @@
 // ABOUTME: The web admin in Chromium against the built `fake-agent` executable as a child process (web-admin.md §10.2):
 // ABOUTME: log in, chat, see a chunked scripted reply stream in, approve the tool card the agent asks for, turn ends.
 import { spawn, type ChildProcess } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +13,7 @@ import { fingerprintOf, seedPrincipal } from "../support/identity-fixtures.js";
 import { parseOpenSshPrivateKey } from "../../cmd/fake-agent/ssh-signer.js";
 import { ADMIN } from "../webadmin/support.js";
 import { ConsoleLog, hasChromium, launchChromium, startBrowserGateway } from "./support.js";
+import { testKeyPair } from "../support/key-pairs.js";
 
 const FAKE_AGENT = fileURLToPath(new URL("../../dist/cmd/fake-agent.js", import.meta.url));
 const WAIT = { timeout: 15_000 };
@@ -59,7 +59,7 @@ if (!hasChromium) {
       ({ gw, base } = await startBrowserGateway());
 
       // An approved agent principal whose SSH key the child process signs its stream with.
-      const pem = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+      const pem = testKeyPair("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
       const keyPath = join(dir, "agent-key");
       writeFileSync(keyPath, pem, { mode: 0o600 });
       const fingerprint = fingerprintOf(parseOpenSshPrivateKey(pem));

@@ -1,12 +1,13 @@
 // ABOUTME: The web admin in a real Chromium (web-admin.md §10.2): setup, sign-in, chat with markdown that stays
 // ABOUTME: inert, approvals and questions that survive reload, cancel, invites and CSP hygiene, one browser launch.
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { ScriptedAgent } from "../rpc/support/conversation-clients.js";
 import type { TestGateway } from "../support/gateway-harness.js";
 import { ADMIN } from "../webadmin/support.js";
 import { connectSshAgent, ConsoleLog, hasChromium, launchChromium, startBrowserGateway } from "./support.js";
+import { testKeyPair } from "../support/key-pairs.js";
 
 const WAIT = { timeout: 10_000 };
 
@@ -104,7 +105,7 @@ if (!hasChromium) {
         const added = await otherCdp.send("WebAuthn.addVirtualAuthenticator", {
           options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
         });
-        const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+        const { privateKey } = testKeyPair("p256");
         await otherCdp.send("WebAuthn.addCredential", {
           authenticatorId: added.authenticatorId,
           credential: {

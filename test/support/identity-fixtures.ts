@@ -1,6 +1,6 @@
 // ABOUTME: Identity fixtures for gateway tests: an auth-on test gateway, seeded principals, minted tokens and
 // ABOUTME: agent SSH keys signed client-side by the fake agent's signer (independent of the gateway's verifier).
-import { createHash, generateKeyPairSync, randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { parseOpenSshPrivateKey, sshAuthMetadata, type SshKey } from "../../cmd/fake-agent/ssh-signer.js";
 import { createJwtService } from "../../src/auth/jwt.js";
@@ -11,6 +11,7 @@ import { createPrincipalRepository, type PrincipalStatus, type PrincipalType } f
 import { createRoleRepository, type RoleName } from "../../src/store/role-repository.js";
 import type { StoreExecutor } from "../../src/store/transaction.js";
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from "./gateway-harness.js";
+import { testKeyPair } from "./key-pairs.js";
 
 /** A 44-character secret, as `bootstrap` writes them. */
 export const TEST_JWT_SECRET = "dGVzdC1zZWNyZXQtdGhhdC1pcy0zMi1ieXRlcy1sb25nIQ==";
@@ -72,8 +73,7 @@ export async function tokenFor(principalId: string, ttlSeconds?: number): Promis
 
 /** A fresh SSH key for an agent: ed25519, or RSA (signing rsa-sha2-256). */
 export function newAgentKey(kind: "ed25519" | "rsa" = "ed25519"): SshKey {
-  const { privateKey } =
-    kind === "ed25519" ? generateKeyPairSync("ed25519") : generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const { privateKey } = testKeyPair(kind === "ed25519" ? "ed25519" : "rsa-2048");
   return parseOpenSshPrivateKey(privateKey.export({ format: "pem", type: "pkcs8" }).toString());
 }
 
